@@ -1,0 +1,3 @@
+"""techbar-sim: discrete-event simulation of walk-in IT support capacity (Tech Bars)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,201 @@
+"""Incidents per catchment and the walk-ins they become.
+
+Incidents arise around the clock from a Poisson process whose rate varies by hour of day and
+weekday. They are generated in bulk with numpy (one Poisson count per hour of the horizon), and
+channel choice and deferral are decided in bulk too: only the incidents that reach a desk ever
+cost a SimPy process.
+
+Channels:
+- walk-in: the user visits the desk, at once if it is open, else at the next opening if that is
+  within ``demand.max_defer_h`` (the visit then falls at a time of day drawn from the hour profile);
+- service desk: the user never walks in (propensity, adoption, or a desk too long closed);
+- induced incidents that do not walk in are never raised at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK, opening_windows
+from sim.scenario import Scenario, Site
+from sim.streams import Streams
+
+WEEKS_PER_YEAR = 365.25 / 7
+HOURS_PER_WEEK = 168
+
+# incident channels, as counted in IncidentTally
+CH_WALKIN, CH_SERVICE_DESK, CH_NOT_RAISED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Walkins:
+    """The walk-ins at one desk, sorted by arrival time (clock minutes)."""
+
+    time_min: np.ndarray
+    incident_min: np.ndarray  # when the fault arose (≤ time_min)
+    category: np.ndarray  # index into scenario.categories
+    induced: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.time_min)
+
+
+@dataclass(frozen=True)
+class IncidentTally:
+    """Incidents arising in a catchment over the horizon, by category × channel (counts)."""
+
+    counts: np.ndarray  # shape (n_categories, 3): walk-in, service desk, not raised
+    incident_min: np.ndarray  # every incident's time, for weekly series
+    category: np.ndarray
+    channel: np.ndarray
+
+
+def site_windows(site: Site, weeks: int) -> np.ndarray:
+    return opening_windows(site.day_indices, site.open_min, site.close_min, weeks)
+
+
+def hour_of_week_weights(scenario: Scenario) -> np.ndarray:
+    """Share of a week's incidents arising in each of its 168 hours (sums to 1)."""
+    d = scenario.demand
+    w = np.outer(np.asarray(d.weekday_weights, float), np.asarray(d.hour_weights, float)).ravel()
+    return w / w.sum()
+
+
+def annual_incidents(scenario: Scenario, site: Site) -> np.ndarray:
+    """Expected incidents per year in the site's catchment, by category."""
+    out = []
+    for cat in scenario.categories.values():
+        if cat.rate_per_user_year is not None:
+            out.append(site.population * cat.rate_per_user_year)
+        else:
+            out.append(site.fleet.get(cat.device, 0) * cat.rate_per_device_year)
+    return np.asarray(out, float)
+
+
+def adoption(scenario: Scenario, site: Site, t_min: np.ndarray) -> np.ndarray:
+    """Share of full walk-in propensity reached at clock times `t_min` (adoption ramp)."""
+    a = scenario.demand.adoption
+    if a.full_after_weeks == 0 or a.start >= 1:
+        return np.ones_like(t_min)
+    opened = site.opened or scenario.start_date
+    weeks_before = (scenario.start_date - opened).days / 7
+    age_weeks = np.maximum(t_min / MIN_PER_WEEK + weeks_before, 0)
+    return a.start + (1 - a.start) * np.minimum(age_weeks / a.full_after_weeks, 1)
+
+
+def poisson_times(rng: np.random.Generator, rate_per_hour: np.ndarray, n_hours: int) -> np.ndarray:
+    """Sorted event times (minutes) of a Poisson process whose rate is constant within each hour;
+    `rate_per_hour` repeats cyclically over `n_hours`."""
+    reps = -(-n_hours // len(rate_per_hour))
+    rates = np.tile(rate_per_hour, reps)[:n_hours]
+    counts = rng.poisson(rates)
+    starts = np.repeat(np.arange(n_hours, dtype=float) * MIN_PER_HOUR, counts)
+    return np.sort(starts + rng.uniform(0, MIN_PER_HOUR, len(starts)))
+
+
+def time_of_day_offsets(
+    rng: np.random.Generator, hour_weights: np.ndarray, open_min: int, close_min: int, n: int
+) -> np.ndarray:
+    """Minutes after opening, drawn from the hour-of-day profile restricted to [open, close)."""
+    edges = np.unique(
+        np.concatenate([[open_min, close_min], np.arange(0, MIN_PER_DAY + 1, MIN_PER_HOUR)])
+    )
+    edges = edges[(edges >= open_min) & (edges <= close_min)]
+    dens = np.asarray(hour_weights, float)[(edges[:-1] // MIN_PER_HOUR).astype(int)]
+    mass = dens * np.diff(edges)
+    if mass.sum() <= 0:  # profile is zero while open: spread evenly
+        mass = np.diff(edges).astype(float)
+    cdf = np.concatenate([[0.0], np.cumsum(mass) / mass.sum()])
+    u = rng.uniform(0, 1, n)
+    return np.interp(u, cdf, edges) - open_min
+
+
+def population_walkins(
+    scenario: Scenario, site: Site, streams: Streams
+) -> tuple[Walkins, IncidentTally]:
+    """Incidents in a site's catchment over the horizon and the walk-ins they produce."""
+    n_hours = scenario.horizon_weeks * HOURS_PER_WEEK
+    per_year = annual_incidents(scenario, site)
+    categories = list(scenario.categories.values())
+    n_cat = len(categories)
+    rng = streams(f"arrivals/{site.name}")
+    if per_year.sum() > 0:
+        rate_how = per_year.sum() / WEEKS_PER_YEAR * hour_of_week_weights(scenario)
+        t = poisson_times(rng, rate_how, n_hours)
+        cat = rng.choice(n_cat, size=len(t), p=per_year / per_year.sum())
+    else:
+        t, cat = np.empty(0), np.empty(0, dtype=int)
+
+    propensity = np.asarray([c.walkin_propensity for c in categories])[cat]
+    induced_cat = np.asarray([c.induced for c in categories], bool)
+    wants = streams(f"channel/{site.name}").uniform(0, 1, len(t)) < propensity * adoption(
+        scenario, site, t
+    )
+
+    # next opening at or after each incident (one spare week so late incidents can defer)
+    windows = site_windows(site, scenario.horizon_weeks + 1)
+    i = np.searchsorted(windows[:, 0], t, side="right") - 1
+    inside = (i >= 0) & (t < windows[np.maximum(i, 0), 1])
+    nxt = np.minimum(np.where(inside, i, i + 1), len(windows) - 1)
+    defer_min = np.where(inside, 0.0, windows[nxt, 0] - t)
+    reachable = inside | (
+        (windows[nxt, 0] > t) & (defer_min <= scenario.demand.max_defer_h * MIN_PER_HOUR)
+    )
+    visit = t.copy()
+    later = ~inside
+    visit[later] = windows[nxt[later], 0] + time_of_day_offsets(
+        streams(f"visit_time/{site.name}"),
+        scenario.demand.hour_weights,
+        site.open_min,
+        site.close_min,
+        int(later.sum()),
+    )
+    horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
+    walkin = wants & reachable & (visit < horizon_min)
+    channel = np.where(
+        walkin, CH_WALKIN, np.where(induced_cat[cat], CH_NOT_RAISED, CH_SERVICE_DESK)
+    )
+
+    order = np.argsort(visit[walkin], kind="stable")
+    walkins = Walkins(
+        time_min=visit[walkin][order],
+        incident_min=t[walkin][order],
+        category=cat[walkin][order],
+        induced=induced_cat[cat[walkin][order]],
+    )
+    counts = np.zeros((n_cat, 3), dtype=int)
+    np.add.at(counts, (cat, channel), 1)
+    return walkins, IncidentTally(counts=counts, incident_min=t, category=cat, channel=channel)
+
+
+def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
+    """Walk-ins at a constant (or clock-hour) rate while the desk is open, for validation and
+    quick what-ifs; replaces population-driven demand at that desk."""
+    horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
+    rate = site.walkin_rate_per_hour
+    rng = streams(f"arrivals/{site.name}")
+    if site.walkin_process == "regular":
+        t = np.arange(0.0, horizon_min, MIN_PER_HOUR / rate)
+    else:
+        per_hour = np.asarray(rate if isinstance(rate, list) else [rate], float)
+        t = poisson_times(rng, per_hour, scenario.horizon_weeks * HOURS_PER_WEEK)
+    windows = site_windows(site, scenario.horizon_weeks)
+    i = np.searchsorted(windows[:, 0], t, side="right") - 1
+    t = t[(i >= 0) & (t < windows[np.maximum(i, 0), 1])]
+
+    categories = list(scenario.categories.values())
+    weight = annual_incidents(scenario, site) * [c.walkin_propensity for c in categories]
+    p = weight / weight.sum() if weight.sum() > 0 else np.full(len(categories), 1 / len(categories))
+    cat = streams(f"category/{site.name}").choice(len(categories), size=len(t), p=p)
+    induced_cat = np.asarray([c.induced for c in categories], bool)
+    return Walkins(time_min=t, incident_min=t.copy(), category=cat, induced=induced_cat[cat])
+
+
+def site_walkins(
+    scenario: Scenario, site: Site, streams: Streams
+) -> tuple[Walkins, IncidentTally | None]:
+    if site.walkin_rate_per_hour is not None:
+        return rate_walkins(scenario, site, streams), None
+    return population_walkins(scenario, site, streams)

@@ -1,0 +1,287 @@
+"""Records → KPIs. Each KPI is defined here once, with its unit and meaning.
+
+A replication's records are first reduced, per desk, to additive *ingredients* (counts, areas
+under step functions, lists of waits). Each KPI is a formula on ingredients, so the force-wide
+``ALL`` row applies the same formula to the ingredients of all desks pooled.
+
+Only visitors who walk in after the warm-up count, and time-weighted KPIs cover
+[warm-up end, horizon).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR
+from sim.model import ReplicationRecord, SiteRecord
+from sim.scenario import Scenario
+from sim.service import (
+    BALKED,
+    ESCALATED,
+    FIXED,
+    QUEUEING,
+    RENEGED,
+    SERVED_OUTCOMES,
+    SWAPPED,
+    TURNED_AWAY,
+)
+from sim.stepfn import StepFn
+
+ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class KPI:
+    name: str
+    unit: str
+    meaning: str
+    formula: Callable[[dict], float]
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("nan")
+
+
+def _quantile(waits: np.ndarray, q: float) -> float:
+    return float(np.quantile(waits, q)) if len(waits) else float("nan")
+
+
+KPIS: dict[str, KPI] = {
+    k.name: k
+    for k in [
+        KPI("walkins", "visitors", "visitors who walked in to the desk", lambda g: g["walkins"]),
+        KPI("served", "visitors", "visitors seen by an engineer", lambda g: g["served"]),
+        KPI(
+            "balked",
+            "visitors",
+            "visitors who left at once on seeing the queue",
+            lambda g: g["balked"],
+        ),
+        KPI("reneged", "visitors", "visitors who gave up waiting", lambda g: g["reneged"]),
+        KPI(
+            "turned_away",
+            "visitors",
+            "visitors still queueing at closing time who were sent away",
+            lambda g: g["turned_away"],
+        ),
+        KPI(
+            "wait_mean_min",
+            "min",
+            "mean wait from walking in to being seen, of those seen",
+            lambda g: float(np.mean(g["waits"])) if len(g["waits"]) else float("nan"),
+        ),
+        KPI(
+            "wait_p90_min",
+            "min",
+            "90th percentile of wait, of those seen",
+            lambda g: _quantile(g["waits"], 0.90),
+        ),
+        KPI(
+            "wait_p95_min",
+            "min",
+            "95th percentile of wait, of those seen",
+            lambda g: _quantile(g["waits"], 0.95),
+        ),
+        KPI(
+            "service_level",
+            "share",
+            "share of visitors seen within the service-level target wait; those who balked, "
+            "reneged or were turned away count as not seen in time",
+            lambda g: _ratio(g["within_target"], g["walkins"] - g["queueing_end"]),
+        ),
+        KPI(
+            "queue_len_mean",
+            "visitors",
+            "time-weighted mean number waiting (not yet seen) while the desk is open",
+            lambda g: _ratio(g["queue_area"], g["open_time"]),
+        ),
+        KPI(
+            "queue_len_max",
+            "visitors",
+            "largest number waiting at any moment",
+            lambda g: g["queue_max"],
+        ),
+        KPI(
+            "utilisation",
+            "share",
+            "engineer time spent serving while open ÷ rostered engineer time while open",
+            lambda g: _ratio(g["busy_area"], g["rostered_area"]),
+        ),
+        KPI(
+            "overtime_min",
+            "min per open day",
+            "mean time past closing until the last visitor of the day is seen to",
+            lambda g: _ratio(g["overtime_sum"], g["open_days"]),
+        ),
+        KPI(
+            "ftf_rate",
+            "share",
+            "first-time fix: visits ending fixed on site or with a swap, of visits completed",
+            lambda g: _ratio(g["fixed"] + g["swapped"], g["completed"]),
+        ),
+        KPI(
+            "escalated",
+            "visitors",
+            "visits ending on the return-to-base route",
+            lambda g: g["escalated"],
+        ),
+    ]
+}
+
+_SUMMED = (
+    "walkins",
+    "served",
+    "balked",
+    "reneged",
+    "turned_away",
+    "queueing_end",
+    "within_target",
+    "fixed",
+    "swapped",
+    "escalated",
+    "completed",
+    "queue_area",
+    "open_time",
+    "busy_area",
+    "rostered_area",
+    "overtime_sum",
+    "open_days",
+)
+
+
+def queue_step(site: SiteRecord, horizon_min: float) -> StepFn:
+    """Number of visitors waiting (walked in, not yet seen, not given up) over time."""
+    v = site.visits
+    arrive = v.arrive_min
+    start = np.asarray(v.start_min)
+    left = np.asarray(v.left_queue_min)
+    outcome = np.asarray(v.outcome)
+    leave = np.where(~np.isnan(start), start, np.where(~np.isnan(left), left, horizon_min))
+    queued = (outcome != BALKED) & (leave > arrive)
+    return StepFn.from_changes(
+        np.r_[arrive[queued], leave[queued]],
+        np.r_[np.ones(queued.sum()), -np.ones(queued.sum())],
+    )
+
+
+def busy_step(site: SiteRecord, horizon_min: float) -> StepFn:
+    """Number of engineers serving a visitor over time."""
+    start = np.asarray(site.visits.start_min)
+    end = np.asarray(site.visits.end_min)
+    seen = ~np.isnan(start)
+    end = np.where(np.isnan(end), horizon_min, end)[seen]
+    return StepFn.from_changes(
+        np.r_[start[seen], end], np.r_[np.ones(len(end)), -np.ones(len(end))]
+    )
+
+
+def roster_step(site: SiteRecord) -> StepFn:
+    """Engineers rostered over time."""
+    return StepFn(site.roster_times, site.roster_values)
+
+
+def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
+    w = site.windows
+    w = np.clip(w, t0, t1)
+    return w[w[:, 1] > w[:, 0]]
+
+
+def ingredients(site: SiteRecord, rec: ReplicationRecord, sl_target_min: float) -> dict:
+    t0, t1 = rec.warmup_min, rec.horizon_min
+    v = site.visits
+    counted = v.arrive_min >= t0
+    outcome = np.asarray(v.outcome)[counted]
+    waits = (np.asarray(v.start_min) - v.arrive_min)[counted]
+    served = np.isin(outcome, SERVED_OUTCOMES)
+    waits = waits[served]
+
+    windows = measured_windows(site, t0, t1)
+    open_fn = StepFn.indicator(windows)
+    queue = queue_step(site, t1)
+    qw = queue * open_fn
+    busy_w = busy_step(site, t1) * open_fn
+    roster_w = roster_step(site) * open_fn
+
+    overtime_sum, open_days = _overtime(site, windows)
+    return {
+        "walkins": int(counted.sum()),
+        "served": int(served.sum()),
+        "balked": int((outcome == BALKED).sum()),
+        "reneged": int((outcome == RENEGED).sum()),
+        "turned_away": int((outcome == TURNED_AWAY).sum()),
+        "queueing_end": int((outcome == QUEUEING).sum()),
+        "within_target": int((waits <= sl_target_min).sum()),
+        "fixed": int((outcome == FIXED).sum()),
+        "swapped": int((outcome == SWAPPED).sum()),
+        "escalated": int((outcome == ESCALATED).sum()),
+        "completed": int(np.isin(outcome, (FIXED, SWAPPED, ESCALATED)).sum()),
+        "waits": waits,
+        "queue_area": float(qw.integral(t0, t1)),
+        "open_time": float(open_fn.integral(t0, t1)),
+        "queue_max": queue.max_on(t0, t1),
+        "busy_area": float(busy_w.integral(t0, t1)),
+        "rostered_area": float(roster_w.integral(t0, t1)),
+        "overtime_sum": overtime_sum,
+        "open_days": open_days,
+    }
+
+
+def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
+    """Σ over opening windows of (last service end of that window's walk-ins − closing time)⁺."""
+    if len(windows) == 0:
+        return 0.0, 0
+    v = site.visits
+    end = np.asarray(v.end_min)
+    done = ~np.isnan(end)
+    w = np.searchsorted(windows[:, 0], v.arrive_min[done], side="right") - 1
+    ok = w >= 0
+    last = np.full(len(windows), -np.inf)
+    np.maximum.at(last, w[ok], end[done][ok])
+    return float(np.maximum(last - windows[:, 1], 0).sum()), len(windows)
+
+
+def pool(parts: list[dict]) -> dict:
+    out = {k: sum(p[k] for p in parts) for k in _SUMMED}
+    out["waits"] = np.concatenate([p["waits"] for p in parts])
+    out["queue_max"] = max(p["queue_max"] for p in parts)
+    return out
+
+
+def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
+    """Long table: replication, site, metric, value — one row per desk and for ALL."""
+    target = scenario.service.sl_target_min
+    parts = {s.name: ingredients(s, rec, target) for s in rec.sites}
+    parts[ALL] = pool(list(parts.values()))
+    rows = [
+        (rec.replication, site, name, float(kpi.formula(g)))
+        for site, g in parts.items()
+        for name, kpi in KPIS.items()
+    ]
+    return pd.DataFrame(rows, columns=["replication", "site", "metric", "value"])
+
+
+def queue_by_hour(rec: ReplicationRecord) -> pd.DataFrame:
+    """Time-weighted mean number waiting in each clock hour while the desk is open."""
+    t0, t1 = rec.warmup_min, rec.horizon_min
+    edges = np.arange(t0, t1 + MIN_PER_HOUR, MIN_PER_HOUR)
+    hour = ((edges[:-1] % MIN_PER_DAY) // MIN_PER_HOUR).astype(int)
+    rows = []
+    for s in rec.sites:
+        open_fn = StepFn.indicator(measured_windows(s, t0, t1))
+        qw = queue_step(s, t1) * open_fn
+        q_area = np.bincount(hour, np.diff(qw.cumulative(edges)), minlength=24)
+        o_area = np.bincount(hour, np.diff(open_fn.cumulative(edges)), minlength=24)
+        for h in np.flatnonzero(o_area > 0):
+            rows.append((rec.replication, s.name, int(h), q_area[h] / o_area[h]))
+    return pd.DataFrame(rows, columns=["replication", "site", "hour", "queue_len_mean"])
+
+
+def kpi_table() -> pd.DataFrame:
+    """Every KPI's name, unit and meaning (for the README, reports and the terminal)."""
+    return pd.DataFrame(
+        [(k.name, k.unit, k.meaning) for k in KPIS.values()], columns=["metric", "unit", "meaning"]
+    )

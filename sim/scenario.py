@@ -1,0 +1,431 @@
+"""The scenario: every input of a run, validated and immutable, loaded from TOML.
+
+Unknown keys are rejected so that a typo fails loudly. ``--set dotted.key=value`` overrides are
+applied to the raw TOML data before validation, so an override is checked exactly like the file.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim.calendar import WEEKDAYS, parse_hhmm
+from sim.distributions import DistSpec
+
+DEVICES = ("laptop", "tablet", "smartphone")
+Device = Literal["laptop", "tablet", "smartphone"]
+Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+Probability = Annotated[float, Field(ge=0, le=1)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+DEFAULT_SCENARIO = "met_2019"
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input: the message names the key (or file) and what is allowed."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tier(_Frozen):
+    share: Probability = Field(description="share of walk-in contacts at this support tier")
+    service_min: DistSpec = Field(description="engineer time per visit, minutes")
+    fix_prob: Probability = Field(1.0, description="probability the fault is fixed on site")
+
+
+class Category(_Frozen):
+    device: Device | None = Field(None, description="device type the incident concerns, if any")
+    rate_per_user_year: NonNegFloat | None = None
+    rate_per_device_year: NonNegFloat | None = None
+    walkin_propensity: Probability = Field(
+        description="share of these incidents taken to a desk once adoption is complete"
+    )
+    induced: bool = Field(
+        False,
+        description="demand that exists only because a desk is there (never a service-desk call)",
+    )
+
+    @model_validator(mode="after")
+    def _one_rate(self):
+        if (self.rate_per_user_year is None) == (self.rate_per_device_year is None):
+            raise ValueError("give exactly one of rate_per_user_year or rate_per_device_year")
+        if self.rate_per_device_year is not None and self.device is None:
+            raise ValueError("rate_per_device_year needs a device")
+        return self
+
+
+class Adoption(_Frozen):
+    start: Annotated[float, Field(gt=0, le=1)] = 1.0
+    full_after_weeks: NonNegFloat = 0.0
+
+
+class Demand(_Frozen):
+    hour_weights: list[NonNegFloat] = Field(
+        [1.0] * 24, min_length=24, max_length=24, description="relative incident rate by clock hour"
+    )
+    weekday_weights: list[NonNegFloat] = Field(
+        [1.0] * 7, min_length=7, max_length=7, description="relative incident rate Mon..Sun"
+    )
+    max_defer_h: PositiveFloat = Field(
+        24.0, description="longest a user waits for a desk to open before using the service desk"
+    )
+    adoption: Adoption = Adoption()
+
+    @field_validator("hour_weights", "weekday_weights")
+    @classmethod
+    def _not_all_zero(cls, v):
+        if sum(v) <= 0:
+            raise ValueError("weights must not all be zero")
+        return v
+
+
+class Service(_Frozen):
+    balk_queue: PositiveInt | None = Field(
+        None, description="a visitor who finds this many waiting walks away (absent: never)"
+    )
+    patience_min: DistSpec | None = Field(
+        None, description="time a visitor waits before giving up (absent: no reneging)"
+    )
+    sl_target_min: PositiveFloat = Field(15.0, description="service-level target wait, minutes")
+    at_close: Literal["serve", "send_away"] = Field(
+        "serve", description="what happens to visitors still queueing at closing time"
+    )
+
+
+class Site(_Frozen):
+    name: str = Field(min_length=1)
+    bcu: str = ""
+    population: NonNegativeInt = 0
+    fleet: dict[Device, NonNegativeInt] = {}
+    open: str = "08:30"
+    close: str = "17:00"
+    days: list[Weekday] = Field(["Mon", "Tue", "Wed", "Thu", "Fri"], min_length=1)
+    engineers: PositiveInt | list[NonNegativeInt]
+    opened: dt.date | None = Field(None, description="date the desk opened (adoption ramp start)")
+    walkin_rate_per_hour: PositiveFloat | list[NonNegFloat] | None = None
+    walkin_process: Literal["poisson", "regular"] = "poisson"
+
+    @field_validator("open", "close", mode="before")
+    @classmethod
+    def _hhmm(cls, v):
+        if isinstance(v, dt.time):
+            v = v.strftime("%H:%M")
+        if not isinstance(v, str):
+            raise ValueError("time of day must be a string 'HH:MM'")
+        parse_hhmm(v)
+        return v
+
+    @field_validator("days")
+    @classmethod
+    def _unique_days(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("weekdays must not repeat")
+        return sorted(v, key=WEEKDAYS.index)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.open_min >= self.close_min:
+            raise ValueError(f"open ({self.open}) must be before close ({self.close})")
+        if isinstance(self.engineers, list) and len(self.engineers) not in (7, len(self.days)):
+            raise ValueError(
+                f"engineers: give one number, or one per weekday Mon..Sun (7), or one per open "
+                f"day ({len(self.days)}); got {len(self.engineers)}"
+            )
+        rostered = self.engineers_by_weekday()
+        idle = [self.days[k] for k, d in enumerate(self.day_indices) if rostered[d] < 1]
+        if idle:
+            raise ValueError(
+                f"engineers: every open day needs at least one engineer; none on {', '.join(idle)}"
+                " (close the desk on those days instead)"
+            )
+        rate = self.walkin_rate_per_hour
+        if isinstance(rate, list):
+            if len(rate) != 24:
+                raise ValueError("walkin_rate_per_hour: give one rate, or 24 rates by clock hour")
+            if self.walkin_process == "regular":
+                raise ValueError("walkin_process 'regular' needs one constant walkin_rate_per_hour")
+        return self
+
+    @property
+    def open_min(self) -> int:
+        return parse_hhmm(self.open)
+
+    @property
+    def close_min(self) -> int:
+        return parse_hhmm(self.close)
+
+    @property
+    def day_indices(self) -> list[int]:
+        return [WEEKDAYS.index(d) for d in self.days]
+
+    def engineers_by_weekday(self) -> list[int]:
+        """Engineers rostered on each weekday Mon..Sun (0 on closed days)."""
+        e = self.engineers
+        if isinstance(e, int):
+            per_day = {d: e for d in self.day_indices}
+        elif len(e) == 7:
+            per_day = {d: e[d] for d in self.day_indices}
+        else:
+            per_day = dict(zip(self.day_indices, e, strict=True))
+        return [per_day.get(d, 0) for d in range(7)]
+
+
+class Scenario(_Frozen):
+    name: str = Field(min_length=1)
+    description: str = ""
+    start_date: dt.date = Field(dt.date(2019, 12, 2), description="the Monday of week 1")
+    horizon_weeks: PositiveInt
+    warmup_weeks: NonNegativeInt = 0
+    service: Service = Service()
+    tiers: dict[str, Tier] = Field(min_length=1)
+    categories: dict[str, Category] = Field(min_length=1)
+    demand: Demand = Demand()
+    sites: list[Site] = Field(min_length=1)
+
+    @field_validator("start_date")
+    @classmethod
+    def _monday(cls, v):
+        if v.weekday() != 0:
+            raise ValueError(f"start_date must be a Monday; {v} is a {WEEKDAYS[v.weekday()]}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.warmup_weeks >= self.horizon_weeks:
+            raise ValueError(
+                f"warmup_weeks ({self.warmup_weeks}) must be less than horizon_weeks "
+                f"({self.horizon_weeks})"
+            )
+        total = sum(t.share for t in self.tiers.values())
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"tiers: shares must add up to 1, they add up to {total:g}")
+        names = [s.name for s in self.sites]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"sites: names must be unique, repeated: {sorted(dup)}")
+        return self
+
+    @property
+    def site_names(self) -> list[str]:
+        return [s.name for s in self.sites]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_scenario_path() -> Path:
+    return Path(__file__).resolve().parent / "scenarios" / f"{DEFAULT_SCENARIO}.toml"
+
+
+def read_toml(path: Path | str) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"file '{path}' not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"file '{path}' cannot be read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"file '{path}' is not valid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'sites.0.engineers=3' → ('sites.0.engineers', 3); the value is read as a TOML value,
+    or kept as a plain string when it is not one (so `open=09:00` works unquoted)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"--set '{text}': expected KEY=VALUE, e.g. sites.0.engineers=3")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_override(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Return a copy of raw scenario data with `value` set at dotted `key`.
+
+    Path parts index lists by number (``sites.0``) or, for lists of named tables, by name
+    (``sites.Fresh Wharf``). Missing tables on the way are created; whether the key is allowed is
+    then decided by validation, like any key in the file.
+    """
+    data = copy.deepcopy(data)
+    parts = key.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[: depth + 1])
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            idx = _list_index(node, part, here)
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            parent = ".".join(parts[:depth])
+            raise ScenarioError(f"--set {key}: '{parent}' is a value, not a table or list")
+    return data
+
+
+def _list_index(node: list, part: str, here: str) -> int:
+    if part.lstrip("-").isdigit():
+        idx = int(part)
+        if not 0 <= idx < len(node):
+            raise ScenarioError(
+                f"--set {here}: index {idx} is out of range; allowed 0 to {len(node) - 1}"
+            )
+        return idx
+    names = [item.get("name") for item in node if isinstance(item, dict)]
+    if part in names:
+        return names.index(part)
+    raise ScenarioError(
+        f"--set {here}: no entry named '{part}'; use an index 0 to {len(node) - 1}"
+        + (f" or one of: {', '.join(map(str, names))}" if any(names) else "")
+    )
+
+
+def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_explain(exc, data, source)) from None
+
+
+def load_scenario(path: Path | str | None = None, overrides: list[str] = ()) -> Scenario:
+    """Load a scenario file (the embedded default when `path` is None) and apply overrides."""
+    source = str(path) if path is not None else f"embedded default '{DEFAULT_SCENARIO}'"
+    data = read_toml(path if path is not None else default_scenario_path())
+    for text in overrides:
+        data = apply_override(data, *parse_override(text))
+    return validate(data, source)
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario as plain data, in the same keys as the TOML file."""
+    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+def _explain(exc: ValidationError, data: dict[str, Any], source: str) -> str:
+    lines, seen = [], set()
+    for err in exc.errors():
+        path = _input_path(err["loc"], data, keep_last=err["type"] == "missing")
+        key = ".".join(map(str, path)) or "(top level)"
+        if key in seen:
+            continue
+        seen.add(key)
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(path[:-1], data)
+            msg = f"unknown key '{key}'" + (
+                f"; allowed here: {', '.join(allowed)}" if allowed else ""
+            )
+        elif err["type"] == "missing":
+            msg = f"key '{key}' is required"
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            text = err["msg"].removeprefix("Value error, ")
+            msg = f"key '{key}': {text}{shown}"
+        lines.append(msg)
+    head = f"invalid scenario ({source}): "
+    return head + lines[0] if len(lines) == 1 else head + "\n  " + "\n  ".join(lines)
+
+
+def _input_path(loc: tuple, data: Any, keep_last: bool) -> list:
+    """The part of a pydantic error location that names keys of the input (drops union tags)."""
+    path, node = [], data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            path.append(part)
+            node = node[part]
+        elif keep_last and i == len(loc) - 1:
+            path.append(part)
+    return path
+
+
+def _allowed_keys(path: list, data: Any) -> list[str]:
+    """Field names accepted at `path` of the scenario (best effort, for error messages)."""
+    model: Any = Scenario
+    node = data
+    for part in path:
+        node = node[part] if isinstance(node, dict | list) else None
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            info = model.model_fields.get(part)
+            if info is None:
+                return []
+            model = info.annotation
+        else:
+            model = _inner(model, node)
+        model = _resolve(model, node)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _inner(tp: Any, node: Any) -> Any:
+    """Element type of list[X] / dict[str, X]."""
+    args = typing.get_args(tp)
+    return args[-1] if args else tp
+
+
+def _resolve(tp: Any, node: Any) -> Any:
+    """Strip Optional/Annotated and pick a union member matching `node` (by 'dist' tag)."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            tag = node.get("dist") if isinstance(node, dict) else None
+            tagged = (
+                [
+                    m
+                    for m in models
+                    if tag and tag in typing.get_args(m.model_fields["dist"].annotation)
+                ]
+                if tag
+                else []
+            )
+            containers = [m for m in members if typing.get_origin(m) in (list, dict)]
+            if tagged:
+                tp = tagged[0]
+            elif isinstance(node, list | dict) and containers and not models:
+                tp = containers[0]
+            elif models:
+                tp = models[0]
+            else:
+                return members[0] if members else tp
+        else:
+            return tp

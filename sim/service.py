@@ -1,0 +1,219 @@
+"""The desk: where a visitor's journey is decided.
+
+A visitor walks in, balks if too many are waiting, else queues first come first served for an
+engineer; may renege after their patience runs out; is seen for a time that depends on the
+support tier; and leaves with the fault fixed on site or escalated to the return-to-base route.
+
+Every random quantity of a visit (tier, service time, patience, outcome draw) is sampled in bulk
+before the run, from streams of its own, so the same visitor gets the same draws whatever the
+staffing: comparisons between scenarios are paired visit by visit.
+
+Engineers per weekday vary, but SimPy's ``Resource.capacity`` is fixed: a desk whose roster varies
+holds its off-duty engineers with high-priority "off duty" requests, which take an engineer only
+once the visitor in hand is finished. A day's roster takes effect when the desk opens that day and
+lasts until it next opens, so engineers finishing after closing are that day's engineers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim.arrivals import Walkins
+from sim.calendar import MIN_PER_DAY
+from sim.scenario import Scenario, Site
+from sim.streams import Streams
+
+# visitor outcomes
+QUEUEING, IN_SERVICE, FIXED, ESCALATED, SWAPPED, BALKED, RENEGED, TURNED_AWAY = range(8)
+OUTCOME_NAMES = (
+    "queueing",
+    "in_service",
+    "fixed",
+    "escalated",
+    "swapped",
+    "balked",
+    "reneged",
+    "turned_away",
+)
+SERVED_OUTCOMES = (IN_SERVICE, FIXED, ESCALATED, SWAPPED)
+OFF_DUTY_PRIORITY, VISITOR_PRIORITY = -1, 0
+
+
+@dataclass
+class Visits:
+    """Per-visitor inputs (sampled before the run) and results (filled in by the run)."""
+
+    arrive_min: np.ndarray
+    category: np.ndarray
+    induced: np.ndarray
+    incident_min: np.ndarray
+    tier: np.ndarray
+    service_min: np.ndarray
+    patience_min: np.ndarray | None
+    fix_draw: np.ndarray
+    start_min: list = field(default_factory=list)
+    end_min: list = field(default_factory=list)
+    left_queue_min: list = field(default_factory=list)
+    outcome: list = field(default_factory=list)
+
+    def __post_init__(self):
+        n = len(self.arrive_min)
+        nan = float("nan")
+        self.start_min = [nan] * n
+        self.end_min = [nan] * n
+        self.left_queue_min = [nan] * n
+        self.outcome = [QUEUEING] * n
+
+    def __len__(self) -> int:
+        return len(self.arrive_min)
+
+
+def sample_visits(scenario: Scenario, site: Site, walkins: Walkins, streams: Streams) -> Visits:
+    """Draw each walk-in's tier, service time, patience and outcome draw from named streams."""
+    n = len(walkins)
+    tiers = list(scenario.tiers.values())
+    share = np.asarray([t.share for t in tiers])
+    tier = streams(f"tier/{site.name}").choice(len(tiers), size=n, p=share / share.sum())
+    service = np.empty(n)
+    rng = streams(f"service/{site.name}")
+    for k, t in enumerate(tiers):  # one draw per visitor per tier keeps tiers independent
+        service = np.where(tier == k, t.service_min.sample(rng, n), service)
+    patience_spec = scenario.service.patience_min
+    patience = (
+        None if patience_spec is None else patience_spec.sample(streams(f"patience/{site.name}"), n)
+    )
+    return Visits(
+        arrive_min=walkins.time_min,
+        category=walkins.category,
+        induced=walkins.induced,
+        incident_min=walkins.incident_min,
+        tier=tier,
+        service_min=service,
+        patience_min=patience,
+        fix_draw=streams(f"outcome/{site.name}").uniform(0, 1, n),
+    )
+
+
+def roster_schedule(site: Site, horizon_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Engineers rostered as a step function: (change times in clock minutes, engineers from then).
+
+    Changes happen at each open day's opening time; before the first, the first open day's roster
+    applies.
+    """
+    per_weekday = site.engineers_by_weekday()
+    days = np.asarray(
+        [w * 7 + d for w in range(horizon_weeks) for d in site.day_indices], dtype=int
+    )
+    times = days * float(MIN_PER_DAY) + site.open_min
+    values = np.asarray(per_weekday)[days % 7].astype(float)
+    return np.r_[0.0, times], np.r_[values[:1], values]
+
+
+class Desk:
+    """One desk's engineers and queue in a SimPy environment."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        site: Site,
+        visits: Visits,
+        windows: np.ndarray,
+        roster: tuple[np.ndarray, np.ndarray],
+    ):
+        self.env = env
+        self.site = site
+        self.visits = visits
+        self.windows = windows
+        self.roster_times, self.roster_values = roster
+        self.capacity = int(self.roster_values.max())
+        self.varies = len(set(self.roster_values.tolist())) > 1
+        self.engineers = (
+            simpy.PriorityResource(env, self.capacity)
+            if self.varies
+            else simpy.Resource(env, self.capacity)
+        )
+        self.balk_queue = scenario.service.balk_queue
+        self.send_away = scenario.service.at_close == "send_away"
+        self.fix_prob = [t.fix_prob for t in scenario.tiers.values()]
+        self.waiting = 0
+        self.closing: simpy.Event = env.event()
+        env.process(self._arrivals())
+        if self.varies:
+            env.process(self._roster())
+        if self.send_away:
+            env.process(self._closer())
+
+    # ---------------------------------------------------------------- processes
+
+    def _arrivals(self):
+        env = self.env
+        visit = self._visit
+        for i, t in enumerate(self.visits.arrive_min.tolist()):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            env.process(visit(i))
+
+    def _roster(self):
+        """Hold (capacity − rostered) engineers off duty, changing at each roster change."""
+        env, off = self.env, []
+        for t, rostered in zip(
+            self.roster_times.tolist(), self.roster_values.tolist(), strict=True
+        ):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            target = self.capacity - int(rostered)
+            while len(off) > target:
+                req = off.pop()
+                if req.triggered:
+                    self.engineers.release(req)
+                else:
+                    req.cancel()
+            while len(off) < target:
+                off.append(self.engineers.request(priority=OFF_DUTY_PRIORITY, preempt=False))
+
+    def _closer(self):
+        """Fire `closing` at every closing time, so visitors still queueing can be sent away."""
+        env = self.env
+        for close in self.windows[:, 1].tolist():
+            if close > env.now:
+                yield env.timeout(close - env.now)
+            self.closing.succeed()
+            self.closing = env.event()
+
+    def _visit(self, i: int):
+        env, v = self.env, self.visits
+        v.arrive_min[i] = env.now  # the clock's own value, so no wait is negative by rounding
+        if self.balk_queue is not None and self.waiting >= self.balk_queue:
+            v.outcome[i] = BALKED
+            return
+        req = (
+            self.engineers.request(priority=VISITOR_PRIORITY)
+            if self.varies
+            else self.engineers.request()
+        )
+        if not req.triggered:
+            self.waiting += 1
+            if v.patience_min is None and not self.send_away:
+                yield req
+            else:
+                gives_up = env.timeout(v.patience_min[i]) if v.patience_min is not None else None
+                closes = self.closing if self.send_away else None
+                yield env.any_of([e for e in (req, gives_up, closes) if e is not None])
+                if not req.triggered:
+                    req.cancel()
+                    self.waiting -= 1
+                    v.left_queue_min[i] = env.now
+                    sent_away = closes is not None and closes.triggered
+                    v.outcome[i] = TURNED_AWAY if sent_away else RENEGED
+                    return
+            self.waiting -= 1
+        v.start_min[i] = env.now
+        v.outcome[i] = IN_SERVICE
+        yield env.timeout(v.service_min[i])
+        self.engineers.release(req)
+        v.end_min[i] = env.now
+        v.outcome[i] = FIXED if v.fix_draw[i] < self.fix_prob[v.tier[i]] else ESCALATED

@@ -1,0 +1,114 @@
+"""Invariants of every run, property-tested over random small scenarios."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.calendar import WEEKDAYS
+from sim.kpis import replication_kpis
+from sim.model import run_replication
+from sim.scenario import validate
+from sim.service import BALKED, QUEUEING, RENEGED, SERVED_OUTCOMES, TURNED_AWAY
+from sim.stepfn import StepFn
+from sim.trace import event_log
+
+service_specs = st.one_of(
+    st.builds(lambda m: {"dist": "exponential", "mean": m}, st.floats(2, 60)),
+    st.builds(
+        lambda m, cv: {"dist": "lognormal", "mean": m, "cv": cv},
+        st.floats(2, 60),
+        st.floats(0.2, 2),
+    ),
+    st.builds(lambda v: {"dist": "fixed", "value": v}, st.floats(1, 60)),
+)
+
+
+@st.composite
+def sites(draw, i):
+    days = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True))
+    open_h = draw(st.integers(0, 20))
+    close_h = draw(st.integers(open_h + 1, 24))
+    engineers = draw(
+        st.one_of(
+            st.integers(1, 3),
+            st.lists(st.integers(0, 3), min_size=7, max_size=7).filter(
+                lambda e: all(e[WEEKDAYS.index(d)] > 0 for d in days)
+            ),
+        )
+    )
+    return {
+        "name": f"desk{i}",
+        "days": days,
+        "open": f"{open_h:02d}:00",
+        "close": f"{close_h:02d}:00",
+        "engineers": engineers,
+        "walkin_rate_per_hour": draw(st.floats(0.2, 8)),
+    }
+
+
+@st.composite
+def scenarios(draw):
+    n_sites = draw(st.integers(1, 2))
+    service = {
+        "at_close": draw(st.sampled_from(["serve", "send_away"])),
+        "sl_target_min": draw(st.floats(1, 30)),
+    }
+    if draw(st.booleans()):
+        service["balk_queue"] = draw(st.integers(1, 6))
+    if draw(st.booleans()):
+        service["patience_min"] = draw(service_specs)
+    return validate(
+        {
+            "name": "random",
+            "horizon_weeks": draw(st.integers(1, 2)),
+            "warmup_weeks": 0,
+            "service": service,
+            "tiers": {
+                "L1": {"share": 0.7, "service_min": draw(service_specs), "fix_prob": 0.9},
+                "L2": {"share": 0.3, "service_min": draw(service_specs), "fix_prob": 0.5},
+            },
+            "categories": {"general": {"rate_per_user_year": 1, "walkin_propensity": 1}},
+            "sites": [draw(sites(i)) for i in range(n_sites)],
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.integers(0, 2**32 - 1))
+def test_run_invariants_hold(scenario, seed):
+    rec = run_replication(scenario, seed, 0)
+    kpis = replication_kpis(scenario, rec).set_index(["site", "metric"])["value"]
+    for site in rec.sites:
+        v = site.visits
+        outcome = np.asarray(v.outcome)
+        n_served = np.isin(outcome, SERVED_OUTCOMES).sum()
+        counts = [(outcome == o).sum() for o in (BALKED, RENEGED, TURNED_AWAY, QUEUEING)]
+        # conservation: every walk-in is served, gave up, was sent away, or is still queueing
+        assert len(v) == n_served + sum(counts)
+        assert kpis[(site.name, "walkins")] == len(v)
+        waits = np.asarray(v.start_min) - v.arrive_min
+        assert np.all(waits[~np.isnan(waits)] >= 0)
+        util = kpis[(site.name, "utilisation")]
+        assert np.isnan(util) or 0 <= util <= 1 + 1e-9
+        if scenario.service.at_close == "send_away":
+            windows = site.windows
+            started = np.asarray(v.start_min)[~np.isnan(np.asarray(v.start_min))]
+            i = np.searchsorted(windows[:, 0], started, side="right") - 1
+            assert np.all(started <= windows[i, 1])  # nobody is started after closing
+    assert kpis[("ALL", "walkins")] == sum(len(s.visits) for s in rec.sites)
+    _engineers_serving_never_exceed_roster(rec)
+
+
+def _engineers_serving_never_exceed_roster(rec):
+    """From the event log: when a visitor is taken on, engineers serving ≤ engineers rostered."""
+    log = event_log(rec)
+    for site in rec.sites:
+        ev = log[(log["site"] == site.name) & log["event"].isin(["service_start", "service_end"])]
+        # ends before starts at the same moment: an engineer frees up, then takes the next
+        ev = ev.assign(order=(ev["event"] == "service_start").astype(int))
+        ev = ev.sort_values(["time", "order"], kind="stable")
+        serving = np.cumsum(np.where(ev["event"] == "service_start", 1, -1))
+        starts = (ev["event"] == "service_start").to_numpy()
+        rostered = StepFn(site.roster_times, site.roster_values).at(ev["time"].to_numpy())
+        assert np.all(serving[starts] <= rostered[starts]), site.name
+        assert serving.max(initial=0) <= site.roster_values.max()

@@ -1,0 +1,35 @@
+"""Shared helpers for comparing simulation output with theory."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from sim.runner import run
+from sim.scenario import Scenario
+
+
+def kpi_samples(scenario: Scenario, reps: int, seed: int = 11) -> dict[str, np.ndarray]:
+    """Per-replication values of each KPI for the whole force (site ALL)."""
+    kpis = run(scenario, seed, reps, workers=2).kpis
+    kpis = kpis[kpis["site"] == "ALL"]
+    return {m: g["value"].to_numpy() for m, g in kpis.groupby("metric")}
+
+
+def assert_agrees(samples: np.ndarray, expected: float, rel_slack: float, label: str = ""):
+    """Mean over replications within 3 standard errors plus a relative slack of `expected`."""
+    mean = samples.mean()
+    se = samples.std(ddof=1) / np.sqrt(len(samples))
+    tol = 3 * se + rel_slack * abs(expected)
+    assert abs(mean - expected) <= tol, (
+        f"{label}: simulated {mean:.5g} ± {se:.3g} (se) vs theory {expected:.5g}; "
+        f"allowed ±{tol:.3g}"
+    )
+    # the check must be able to fail: the tolerance is a small part of the value
+    assert tol < 0.25 * abs(expected) or expected == 0, f"{label}: too loose to mean anything"
+
+
+def t_interval(samples: np.ndarray) -> tuple[float, float]:
+    m, se = samples.mean(), stats.sem(samples)
+    h = se * stats.t.ppf(0.975, len(samples) - 1)
+    return m - h, m + h
