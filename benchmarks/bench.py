@@ -1,0 +1,79 @@
+"""Performance harness (`make bench`): the model against a bare SimPy M/M/c on the same visitors,
+and the wall time of one replication-year of the default scenario.
+
+Both sides are measured in the same run, several times, keeping the fastest, so the ratio is
+comparable across machines. Goals: ratio ≤ 2.0; default replication-year ≤ 2 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+from sim.model import run_replication
+from sim.runner import one_replication
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+REPEATS = 5
+
+
+def bare_simpy_mmc(arrive_min: np.ndarray, service_min: np.ndarray, c: int) -> list[float]:
+    """The textbook SimPy M/M/c: a process per visitor, `with resource.request()`."""
+    env = simpy.Environment()
+    desk = simpy.Resource(env, c)
+    waits: list[float] = []
+
+    def visitor(t_arrive: float, service: float):
+        with desk.request() as req:
+            yield req
+            waits.append(env.now - t_arrive)
+            yield env.timeout(service)
+
+    def source():
+        for t, s in zip(arrive_min.tolist(), service_min.tolist(), strict=True):
+            yield env.timeout(t - env.now)
+            env.process(visitor(t, s))
+
+    env.process(source())
+    env.run()
+    return waits
+
+
+def best_of(fn, repeats: int = REPEATS) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    mmc = load_scenario(ROOT / "experiments" / "validation" / "mmc.toml")
+    rec = run_replication(mmc, seed=1, replication=0)
+    v = rec.sites[0].visits
+    n = len(v)
+    c = int(rec.sites[0].roster_values.max())
+    model_s = best_of(lambda: run_replication(mmc, seed=1, replication=0))
+    bare_s = best_of(lambda: bare_simpy_mmc(v.arrive_min.copy(), v.service_min, c))
+    model_us, bare_us = model_s / n * 1e6, bare_s / n * 1e6
+
+    default = load_scenario()
+    default_s = best_of(lambda: one_replication(default, seed=1, replication=0), repeats=3)
+    weeks = default.horizon_weeks
+
+    print(f"M/M/c validation scenario: {n} walk-ins per replication, c = {c}")
+    print(f"  model (arrivals + desk)    {model_us:8.2f} µs per walk-in")
+    print(f"  bare SimPy M/M/c           {bare_us:8.2f} µs per walk-in")
+    print(f"  ratio model / bare         {model_us / bare_us:8.2f}   (goal ≤ 2.0)")
+    print(f"default scenario: one replication of {weeks} weeks incl. KPIs")
+    print(f"  wall time                  {default_s:8.2f} s      (goal ≤ 2 s per replication-year)")
+    print(f"  per replication-year       {default_s * 52 / weeks:8.2f} s")
+
+
+if __name__ == "__main__":
+    main()
