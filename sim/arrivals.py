@@ -37,6 +37,7 @@ class Walkins:
     incident_min: np.ndarray  # when the fault arose (≤ time_min)
     category: np.ndarray  # index into scenario.categories
     induced: np.ndarray  # bool
+    baseline_days: np.ndarray  # service-desk resolution time the incident would have had
 
     def __len__(self) -> int:
         return len(self.time_min)
@@ -50,6 +51,12 @@ class IncidentTally:
     incident_min: np.ndarray  # every incident's time, for weekly series
     category: np.ndarray
     channel: np.ndarray
+    would_call_service_desk: np.ndarray  # bool: not induced demand
+
+    def sd_calls_by_week(self, n_weeks: int) -> np.ndarray:
+        """Incidents that would have been service-desk calls, by week of the incident."""
+        week = (self.incident_min[self.would_call_service_desk] // MIN_PER_WEEK).astype(int)
+        return np.bincount(week, minlength=n_weeks)[:n_weeks]
 
 
 def site_windows(site: Site, weeks: int) -> np.ndarray:
@@ -112,6 +119,17 @@ def time_of_day_offsets(
     return np.interp(u, cdf, edges) - open_min
 
 
+def baseline_days(scenario: Scenario, category: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each incident's service-desk resolution time (days), from its category's distribution:
+    the counterfactual for downtime saved (NaN where the category gives none)."""
+    out = np.full(len(category), np.nan)
+    for k, cat in enumerate(scenario.categories.values()):
+        mine = category == k
+        if cat.sd_resolution_days is not None and mine.any():
+            out[mine] = cat.sd_resolution_days.sample(rng, int(mine.sum()))
+    return out
+
+
 def population_walkins(
     scenario: Scenario, site: Site, streams: Streams
 ) -> tuple[Walkins, IncidentTally]:
@@ -127,6 +145,7 @@ def population_walkins(
         cat = rng.choice(n_cat, size=len(t), p=per_year / per_year.sum())
     else:
         t, cat = np.empty(0), np.empty(0, dtype=int)
+    baseline = baseline_days(scenario, cat, streams(f"baseline/{site.name}"))
 
     propensity = np.asarray([c.walkin_propensity for c in categories])[cat]
     induced_cat = np.asarray([c.induced for c in categories], bool)
@@ -164,10 +183,18 @@ def population_walkins(
         incident_min=t[walkin][order],
         category=cat[walkin][order],
         induced=induced_cat[cat[walkin][order]],
+        baseline_days=baseline[walkin][order],
     )
     counts = np.zeros((n_cat, 3), dtype=int)
     np.add.at(counts, (cat, channel), 1)
-    return walkins, IncidentTally(counts=counts, incident_min=t, category=cat, channel=channel)
+    tally = IncidentTally(
+        counts=counts,
+        incident_min=t,
+        category=cat,
+        channel=channel,
+        would_call_service_desk=~induced_cat[cat],
+    )
+    return walkins, tally
 
 
 def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
@@ -190,7 +217,13 @@ def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
     p = weight / weight.sum() if weight.sum() > 0 else np.full(len(categories), 1 / len(categories))
     cat = streams(f"category/{site.name}").choice(len(categories), size=len(t), p=p)
     induced_cat = np.asarray([c.induced for c in categories], bool)
-    return Walkins(time_min=t, incident_min=t.copy(), category=cat, induced=induced_cat[cat])
+    return Walkins(
+        time_min=t,
+        incident_min=t.copy(),
+        category=cat,
+        induced=induced_cat[cat],
+        baseline_days=baseline_days(scenario, cat, streams(f"baseline/{site.name}")),
+    )
 
 
 def site_walkins(

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR
+from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK
 from sim.model import ReplicationRecord, SiteRecord
-from sim.scenario import Scenario
+from sim.scenario import DEVICES, Scenario
 from sim.service import (
     BALKED,
     ESCALATED,
@@ -32,6 +32,8 @@ from sim.service import (
 from sim.stepfn import StepFn
 
 ALL = "ALL"
+HOURS_PER_DAY = 24
+RESOLVED = (FIXED, SWAPPED)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class KPI:
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else float("nan")
+
+
+def _get(key: str) -> Callable[[dict], float]:
+    return lambda g: g[key]
 
 
 def _quantile(waits: np.ndarray, q: float) -> float:
@@ -126,8 +132,64 @@ KPIS: dict[str, KPI] = {
         KPI(
             "escalated",
             "visitors",
-            "visits ending on the return-to-base route",
+            "visits ending on the return-to-base route: not fixed and not swapped",
             lambda g: g["escalated"],
+        ),
+        KPI("swaps", "visitors", "visits ending with a device swapped from stock", _get("swapped")),
+        KPI(
+            "stockouts",
+            "visitors",
+            "visits needing a swap when no unit of that device was on hand (sent return-to-base)",
+            _get("stockouts"),
+        ),
+        KPI(
+            "fill_rate",
+            "share",
+            "swaps ÷ visits needing a swap (swaps + stock-outs)",
+            lambda g: _ratio(g["swapped"], g["swapped"] + g["stockouts"]),
+        ),
+        KPI(
+            "downtime_saved_h",
+            "h",
+            "total time walk-in tickets were resolved sooner than by the service desk: per "
+            "ticket, its service-desk resolution time minus (fault → walk-in + wait + service, "
+            "plus the service-desk time when escalated, balked or reneged)",
+            lambda g: g["saved_days"] * HOURS_PER_DAY,
+        ),
+        KPI(
+            "downtime_saved_days_per_ticket",
+            "days",
+            "mean downtime saved per walk-in ticket (induced demand excluded)",
+            lambda g: _ratio(g["saved_days"], g["tickets"]),
+        ),
+        *[
+            KPI(
+                f"downtime_saved_days_per_ticket_{d}",
+                "days",
+                f"mean downtime saved per walk-in ticket about a {d}",
+                lambda g, d=d: _ratio(g[f"saved_days_{d}"], g[f"tickets_{d}"]),
+            )
+            for d in DEVICES
+        ],
+        KPI(
+            "officer_hours_saved",
+            "h",
+            "productive officer-hours saved: days of downtime saved × value.hours_lost_per_"
+            "downtime_day (an assumption)",
+            _get("officer_hours_saved"),
+        ),
+        KPI(
+            "value_saved_gbp",
+            "£",
+            "officer_hours_saved × value.gbp_per_officer_hour (an assumption)",
+            _get("value_saved_gbp"),
+        ),
+        KPI(
+            "sd_share_taken",
+            "share",
+            "incidents resolved at a Tech Bar (fixed or swapped; induced demand excluded) ÷ all "
+            "incidents the service desk would have had without Tech Bars; for ALL, force-wide",
+            lambda g: _ratio(g["resolved_sd"], g["sd_calls"]),
         ),
     ]
 }
@@ -142,6 +204,7 @@ _SUMMED = (
     "within_target",
     "fixed",
     "swapped",
+    "stockouts",
     "escalated",
     "completed",
     "queue_area",
@@ -150,6 +213,15 @@ _SUMMED = (
     "rostered_area",
     "overtime_sum",
     "open_days",
+    "saved_days",
+    "tickets",
+    *[f"saved_days_{d}" for d in DEVICES],
+    *[f"tickets_{d}" for d in DEVICES],
+    "officer_hours_saved",
+    "value_saved_gbp",
+    "resolved_sd",
+    "sd_calls",
+    "population",
 )
 
 
@@ -190,8 +262,9 @@ def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
     return w[w[:, 1] > w[:, 0]]
 
 
-def ingredients(site: SiteRecord, rec: ReplicationRecord, sl_target_min: float) -> dict:
+def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) -> dict:
     t0, t1 = rec.warmup_min, rec.horizon_min
+    sl_target_min = scenario.service.sl_target_min
     v = site.visits
     counted = v.arrive_min >= t0
     outcome = np.asarray(v.outcome)[counted]
@@ -227,6 +300,68 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, sl_target_min: float) 
         "rostered_area": float(roster_w.integral(t0, t1)),
         "overtime_sum": overtime_sum,
         "open_days": open_days,
+        "stockouts": int(np.asarray(v.stockout, dtype=bool)[counted].sum()),
+        **_value_ingredients(site, counted, scenario),
+        **_share_ingredients(site, rec, counted),
+    }
+
+
+def downtime_saved_days(site: SiteRecord) -> np.ndarray:
+    """Per visitor: service-desk resolution time minus downtime with Tech Bars, in days.
+
+    Resolved at the desk: downtime is fault → end of visit. Escalated, balked, reneged or turned
+    away: the service-desk route still follows, so the time spent on the Tech Bar is lost.
+    NaN while the visit is unfinished at the horizon or the category has no baseline.
+    """
+    v = site.visits
+    outcome = np.asarray(v.outcome)
+    end = np.asarray(v.end_min)
+    left = np.asarray(v.left_queue_min)
+    spent_min = (
+        np.select(
+            [
+                np.isin(outcome, RESOLVED + (ESCALATED,)),
+                outcome == BALKED,
+                np.isin(outcome, (RENEGED, TURNED_AWAY)),
+            ],
+            [end, v.arrive_min, left],
+            np.nan,
+        )
+        - v.incident_min
+    )
+    spent_days = spent_min / MIN_PER_DAY
+    saved = np.where(np.isin(outcome, RESOLVED), v.baseline_days - spent_days, -spent_days)
+    return np.where(np.isnan(v.baseline_days), np.nan, saved)
+
+
+def _value_ingredients(site: SiteRecord, counted: np.ndarray, scenario: Scenario) -> dict:
+    v = site.visits
+    saved = downtime_saved_days(site)
+    ticket = counted & ~v.induced & ~np.isnan(saved)
+    out = {"saved_days": float(saved[ticket].sum()), "tickets": int(ticket.sum())}
+    for k, d in enumerate(DEVICES):
+        mine = ticket & (v.device == k)
+        out[f"saved_days_{d}"] = float(saved[mine].sum())
+        out[f"tickets_{d}"] = int(mine.sum())
+    hours = out["saved_days"] * scenario.value.hours_lost_per_downtime_day
+    out["officer_hours_saved"] = hours
+    out["value_saved_gbp"] = hours * scenario.value.gbp_per_officer_hour
+    return out
+
+
+def _share_ingredients(site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray) -> dict:
+    """Numerator and denominator of sd_share_taken for one catchment."""
+    v = site.visits
+    resolved = counted & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+    tally, population = site.incidents, site.population
+    if tally is None:  # walk-ins given as a rate: no catchment, no share
+        return {"resolved_sd": int(resolved.sum()), "sd_calls": 0, "population": 0}
+    in_period = tally.incident_min >= rec.warmup_min
+    sd_calls = in_period & tally.would_call_service_desk
+    return {
+        "resolved_sd": int(resolved.sum()),
+        "sd_calls": int(sd_calls.sum()),
+        "population": population,
     }
 
 
@@ -251,11 +386,19 @@ def pool(parts: list[dict]) -> dict:
     return out
 
 
+def force_scale(scenario: Scenario, modelled_population: int) -> float:
+    """Factor from the modelled catchments' service-desk calls to the whole force's."""
+    users = scenario.demand.force_users
+    if users is None or modelled_population <= 0 or users <= modelled_population:
+        return 1.0
+    return users / modelled_population
+
+
 def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     """Long table: replication, site, metric, value — one row per desk and for ALL."""
-    target = scenario.service.sl_target_min
-    parts = {s.name: ingredients(s, rec, target) for s in rec.sites}
+    parts = {s.name: ingredients(s, rec, scenario) for s in rec.sites}
     parts[ALL] = pool(list(parts.values()))
+    parts[ALL]["sd_calls"] *= force_scale(scenario, parts[ALL]["population"])
     rows = [
         (rec.replication, site, name, float(kpi.formula(g)))
         for site, g in parts.items()
@@ -285,3 +428,48 @@ def kpi_table() -> pd.DataFrame:
     return pd.DataFrame(
         [(k.name, k.unit, k.meaning) for k in KPIS.values()], columns=["metric", "unit", "meaning"]
     )
+
+
+def weekly(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
+    """Week by week, per desk and ALL: walk-ins (by week of visit) and sd_share_taken (by week
+    the incidents arose) with its numerator (sd_resolved) and denominator (sd_calls, force-wide
+    for ALL), so the adoption ramp is visible."""
+    n_weeks = scenario.horizon_weeks
+    first = scenario.warmup_weeks
+    rows = []
+    totals = {"walkins": 0, "resolved": 0, "calls": 0}
+    population = 0
+    for s in rec.sites:
+        v = s.visits
+        walkins = np.bincount((v.arrive_min // MIN_PER_WEEK).astype(int), minlength=n_weeks)
+        resolved_mask = ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+        resolved = np.bincount(
+            (v.incident_min[resolved_mask] // MIN_PER_WEEK).astype(int), minlength=n_weeks
+        )
+        if s.incidents is not None:
+            calls = s.incidents.sd_calls_by_week(n_weeks)
+            population += s.population
+        else:
+            calls = np.zeros(n_weeks, dtype=int)
+        rows += _weekly_rows(rec.replication, s.name, walkins, resolved, calls, first, n_weeks)
+        totals["walkins"] = totals["walkins"] + walkins[:n_weeks]
+        totals["resolved"] = totals["resolved"] + resolved[:n_weeks]
+        totals["calls"] = totals["calls"] + calls
+    scaled_calls = totals["calls"] * force_scale(scenario, population)
+    rows += _weekly_rows(
+        rec.replication, ALL, totals["walkins"], totals["resolved"], scaled_calls, first, n_weeks
+    )
+    return pd.DataFrame(rows, columns=["replication", "site", "week", "metric", "value"])
+
+
+def _weekly_rows(rep, site, walkins, resolved, calls, first, n_weeks):
+    rows = []
+    for w in range(first, n_weeks):
+        share = resolved[w] / calls[w] if calls[w] > 0 else float("nan")
+        rows += [
+            (rep, site, w + 1, "walkins", float(walkins[w])),
+            (rep, site, w + 1, "sd_resolved", float(resolved[w])),
+            (rep, site, w + 1, "sd_calls", float(calls[w])),
+            (rep, site, w + 1, "sd_share_taken", float(share)),
+        ]
+    return rows

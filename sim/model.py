@@ -9,8 +9,9 @@ import simpy
 
 from sim.arrivals import IncidentTally, site_walkins, site_windows
 from sim.calendar import MIN_PER_WEEK
-from sim.scenario import Scenario
+from sim.scenario import DEVICES, Scenario, Site
 from sim.service import Desk, Visits, roster_schedule, sample_visits
+from sim.stock import StockPool
 from sim.streams import Streams
 
 
@@ -23,6 +24,8 @@ class SiteRecord:
     windows: np.ndarray  # opening windows [open, close) in clock minutes
     roster_times: np.ndarray  # engineers rostered: from each of these clock minutes …
     roster_values: np.ndarray  # … this many
+    stock: list[StockPool]  # swap stock per device type, in DEVICES order
+    population: int  # users in the desk's catchment
     incidents: IncidentTally | None  # None when walk-ins are given as a rate
 
 
@@ -32,6 +35,22 @@ class ReplicationRecord:
     horizon_min: float
     warmup_min: float
     sites: list[SiteRecord]
+
+
+def swap_stock(
+    env: simpy.Environment, scenario: Scenario, site: Site, streams: Streams
+) -> list[StockPool]:
+    review = scenario.stock.review_days if scenario.stock.policy == "periodic" else None
+    return [
+        StockPool(
+            env,
+            site.swap_stock.get(device, 0),
+            scenario.stock.repair_days,
+            streams(f"repair/{site.name}/{device}"),
+            review,
+        )
+        for device in DEVICES
+    ]
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationRecord:
@@ -44,8 +63,11 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
         visits = sample_visits(scenario, site, walkins, streams)
         windows = site_windows(site, scenario.horizon_weeks)
         roster = roster_schedule(site, scenario.horizon_weeks)
-        Desk(env, scenario, site, visits, windows, roster)
-        records.append(SiteRecord(site.name, visits, windows, *roster, tally))
+        stock = swap_stock(env, scenario, site, streams)
+        Desk(env, scenario, site, visits, windows, roster, stock)
+        records.append(
+            SiteRecord(site.name, visits, windows, *roster, stock, site.population, tally)
+        )
     env.run(until=horizon_min)
     return ReplicationRecord(
         replication=replication,

@@ -81,6 +81,7 @@ def write_run(out_dir: Path, result: RunOutput, wall_time_s: float, argv=None) -
         "summary.csv": result.summary(),
         "replications.csv": _with_scenario(result.kpis, result.scenario.name),
         "queue_by_hour.csv": result.queue_profile(),
+        "weekly.csv": result.weekly_series(),
     }
     if result.trace is not None:
         tables["trace.csv"] = result.trace
@@ -107,3 +108,16 @@ def _with_scenario(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out = df.copy()
     out.insert(0, "scenario", name)
     return out
+
+
+def write_table(path: Path, table: pd.DataFrame) -> None:
+    """Write one CSV atomically (temporary file beside it, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            table.to_csv(f, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

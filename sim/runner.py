@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
-from sim.kpis import queue_by_hour, replication_kpis
+from sim.kpis import queue_by_hour, replication_kpis, weekly
 from sim.model import run_replication
 from sim.scenario import Scenario
 from sim.trace import event_log
@@ -30,6 +30,7 @@ class ReplicationOutput:
     replication: int
     kpis: pd.DataFrame
     queue_by_hour: pd.DataFrame
+    weekly: pd.DataFrame
     trace: pd.DataFrame | None
 
 
@@ -40,10 +41,18 @@ class RunOutput:
     replications: int
     kpis: pd.DataFrame  # replication, site, metric, value
     queue_by_hour: pd.DataFrame  # replication, site, hour, queue_len_mean
+    weekly: pd.DataFrame  # replication, site, week, metric, value
     trace: pd.DataFrame | None
 
     def summary(self) -> pd.DataFrame:
         s = summarise(self.kpis, ["site", "metric"], "value")
+        s.insert(0, "scenario", self.scenario.name)
+        return s
+
+    def weekly_series(self) -> pd.DataFrame:
+        s = summarise(self.weekly, ["site", "week", "metric"], "value")
+        start = pd.Timestamp(self.scenario.start_date)
+        s.insert(3, "week_start", (start + pd.to_timedelta((s["week"] - 1) * 7, "D")).dt.date)
         s.insert(0, "scenario", self.scenario.name)
         return s
 
@@ -61,6 +70,7 @@ def one_replication(
         replication=replication,
         kpis=replication_kpis(scenario, rec),
         queue_by_hour=queue_by_hour(rec),
+        weekly=weekly(scenario, rec),
         trace=event_log(rec) if trace else None,
     )
 
@@ -96,6 +106,7 @@ def run(
         replications=replications,
         kpis=pd.concat([o.kpis for o in outs], ignore_index=True),
         queue_by_hour=pd.concat([o.queue_by_hour for o in outs], ignore_index=True),
+        weekly=pd.concat([o.weekly for o in outs], ignore_index=True),
         trace=pd.concat([o.trace for o in outs], ignore_index=True) if trace else None,
     )
 

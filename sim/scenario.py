@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from sim.calendar import WEEKDAYS, parse_hhmm
-from sim.distributions import DistSpec
+from sim.distributions import DistSpec, Fixed
 
 DEVICES = ("laptop", "tablet", "smartphone")
 Device = Literal["laptop", "tablet", "smartphone"]
@@ -62,6 +62,17 @@ class Category(_Frozen):
         False,
         description="demand that exists only because a desk is there (never a service-desk call)",
     )
+    swappable: bool = Field(
+        True, description="an unfixed fault of this device can be swapped from desk stock"
+    )
+    fix_prob: Probability | None = Field(
+        None, description="probability fixed on site, replacing the tier's (absent: by tier)"
+    )
+    sd_resolution_days: DistSpec | None = Field(
+        None,
+        description="time to resolution on the service-desk (return-to-base) route, days: "
+        "the counterfactual for downtime saved",
+    )
 
     @model_validator(mode="after")
     def _one_rate(self):
@@ -88,6 +99,11 @@ class Demand(_Frozen):
         24.0, description="longest a user waits for a desk to open before using the service desk"
     )
     adoption: Adoption = Adoption()
+    force_users: PositiveInt | None = Field(
+        None,
+        description="users the service desk supports; when more than the modelled catchments, "
+        "the force-wide share of calls taken counts the others' incidents at the same rate",
+    )
 
     @field_validator("hour_weights", "weekday_weights")
     @classmethod
@@ -108,6 +124,34 @@ class Service(_Frozen):
     at_close: Literal["serve", "send_away"] = Field(
         "serve", description="what happens to visitors still queueing at closing time"
     )
+    swap_min: DistSpec = Field(
+        Fixed(dist="fixed", value=15), description="extra engineer time to hand over a swap"
+    )
+
+
+class Stock(_Frozen):
+    repair_days: DistSpec = Field(
+        Fixed(dist="fixed", value=5), description="turnaround of a swapped-out unit, days"
+    )
+    policy: Literal["one_for_one", "periodic"] = Field(
+        "one_for_one",
+        description="one_for_one: each swap sends a unit away and its replacement returns after "
+        "repair_days; periodic: every review_days, order up to the base stock",
+    )
+    review_days: PositiveFloat | None = Field(None, description="review period of 'periodic'")
+
+    @model_validator(mode="after")
+    def _review(self):
+        if self.policy == "periodic" and self.review_days is None:
+            raise ValueError("policy 'periodic' needs review_days")
+        return self
+
+
+class Value(_Frozen):
+    hours_lost_per_downtime_day: NonNegFloat = Field(
+        1.0, description="productive officer-hours lost per day a user's device or issue is down"
+    )
+    gbp_per_officer_hour: NonNegFloat = Field(36.51, description="cost of a productive hour, £")
 
 
 class Site(_Frozen):
@@ -122,6 +166,9 @@ class Site(_Frozen):
     opened: dt.date | None = Field(None, description="date the desk opened (adoption ramp start)")
     walkin_rate_per_hour: PositiveFloat | list[NonNegFloat] | None = None
     walkin_process: Literal["poisson", "regular"] = "poisson"
+    swap_stock: dict[Device, NonNegativeInt] = Field(
+        {}, description="base stock of swap units per device type (absent: none)"
+    )
 
     @field_validator("open", "close", mode="before")
     @classmethod
@@ -198,6 +245,8 @@ class Scenario(_Frozen):
     tiers: dict[str, Tier] = Field(min_length=1)
     categories: dict[str, Category] = Field(min_length=1)
     demand: Demand = Demand()
+    stock: Stock = Stock()
+    value: Value = Value()
     sites: list[Site] = Field(min_length=1)
 
     @field_validator("start_date")

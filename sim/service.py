@@ -2,7 +2,9 @@
 
 A visitor walks in, balks if too many are waiting, else queues first come first served for an
 engineer; may renege after their patience runs out; is seen for a time that depends on the
-support tier; and leaves with the fault fixed on site or escalated to the return-to-base route.
+support tier; and leaves with the fault fixed on site, or swapped for a unit from the desk's stock
+(extra handover time), or escalated to the return-to-base route (not swappable, or no unit on
+hand).
 
 Every random quantity of a visit (tier, service time, patience, outcome draw) is sampled in bulk
 before the run, from streams of its own, so the same visitor gets the same draws whatever the
@@ -23,7 +25,8 @@ import simpy
 
 from sim.arrivals import Walkins
 from sim.calendar import MIN_PER_DAY
-from sim.scenario import Scenario, Site
+from sim.scenario import DEVICES, Scenario, Site
+from sim.stock import StockPool
 from sim.streams import Streams
 
 # visitor outcomes
@@ -40,6 +43,7 @@ OUTCOME_NAMES = (
 )
 SERVED_OUTCOMES = (IN_SERVICE, FIXED, ESCALATED, SWAPPED)
 OFF_DUTY_PRIORITY, VISITOR_PRIORITY = -1, 0
+NO_DEVICE = -1
 
 
 @dataclass
@@ -50,14 +54,20 @@ class Visits:
     category: np.ndarray
     induced: np.ndarray
     incident_min: np.ndarray
+    baseline_days: np.ndarray  # service-desk resolution time without Tech Bars (counterfactual)
+    device: np.ndarray  # index into DEVICES, or NO_DEVICE
+    swappable: np.ndarray  # bool: an unfixed fault can be swapped from stock
     tier: np.ndarray
     service_min: np.ndarray
+    swap_min: np.ndarray  # extra engineer time if swapped
     patience_min: np.ndarray | None
-    fix_draw: np.ndarray
+    fix_prob: np.ndarray  # probability fixed on site (category's, else tier's)
+    fix_draw: np.ndarray  # uniform draw compared with fix_prob
     start_min: list = field(default_factory=list)
     end_min: list = field(default_factory=list)
     left_queue_min: list = field(default_factory=list)
     outcome: list = field(default_factory=list)
+    stockout: list = field(default_factory=list)
 
     def __post_init__(self):
         n = len(self.arrive_min)
@@ -66,6 +76,7 @@ class Visits:
         self.end_min = [nan] * n
         self.left_queue_min = [nan] * n
         self.outcome = [QUEUEING] * n
+        self.stockout = [False] * n
 
     def __len__(self) -> int:
         return len(self.arrive_min)
@@ -74,6 +85,12 @@ class Visits:
 def sample_visits(scenario: Scenario, site: Site, walkins: Walkins, streams: Streams) -> Visits:
     """Draw each walk-in's tier, service time, patience and outcome draw from named streams."""
     n = len(walkins)
+    categories = list(scenario.categories.values())
+    cat = walkins.category
+    device = np.asarray(
+        [DEVICES.index(c.device) if c.device else NO_DEVICE for c in categories], dtype=int
+    )[cat]
+    swappable = np.asarray([c.device is not None and c.swappable for c in categories], bool)[cat]
     tiers = list(scenario.tiers.values())
     share = np.asarray([t.share for t in tiers])
     tier = streams(f"tier/{site.name}").choice(len(tiers), size=n, p=share / share.sum())
@@ -85,14 +102,21 @@ def sample_visits(scenario: Scenario, site: Site, walkins: Walkins, streams: Str
     patience = (
         None if patience_spec is None else patience_spec.sample(streams(f"patience/{site.name}"), n)
     )
+    tier_fix = np.asarray([t.fix_prob for t in tiers])[tier]
+    cat_fix = np.asarray([np.nan if c.fix_prob is None else c.fix_prob for c in categories])[cat]
     return Visits(
         arrive_min=walkins.time_min,
-        category=walkins.category,
+        category=cat,
         induced=walkins.induced,
         incident_min=walkins.incident_min,
+        baseline_days=walkins.baseline_days,
+        device=device,
+        swappable=swappable,
         tier=tier,
         service_min=service,
+        swap_min=scenario.service.swap_min.sample(streams(f"swap/{site.name}"), n),
         patience_min=patience,
+        fix_prob=np.where(np.isnan(cat_fix), tier_fix, cat_fix),
         fix_draw=streams(f"outcome/{site.name}").uniform(0, 1, n),
     )
 
@@ -123,6 +147,7 @@ class Desk:
         visits: Visits,
         windows: np.ndarray,
         roster: tuple[np.ndarray, np.ndarray],
+        stock: list[StockPool],
     ):
         self.env = env
         self.site = site
@@ -138,7 +163,7 @@ class Desk:
         )
         self.balk_queue = scenario.service.balk_queue
         self.send_away = scenario.service.at_close == "send_away"
-        self.fix_prob = [t.fix_prob for t in scenario.tiers.values()]
+        self.stock = stock  # one pool per device type, in DEVICES order
         self.waiting = 0
         self.closing: simpy.Event = env.event()
         env.process(self._arrivals())
@@ -214,6 +239,13 @@ class Desk:
         v.start_min[i] = env.now
         v.outcome[i] = IN_SERVICE
         yield env.timeout(v.service_min[i])
+        if v.fix_draw[i] < v.fix_prob[i]:
+            v.outcome[i] = FIXED
+        elif v.swappable[i] and self.stock[v.device[i]].take():
+            yield env.timeout(v.swap_min[i])
+            v.outcome[i] = SWAPPED
+        else:
+            v.stockout[i] = bool(v.swappable[i])
+            v.outcome[i] = ESCALATED
         self.engineers.release(req)
         v.end_min[i] = env.now
-        v.outcome[i] = FIXED if v.fix_draw[i] < self.fix_prob[v.tier[i]] else ESCALATED

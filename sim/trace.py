@@ -45,6 +45,8 @@ def event_log(rec: ReplicationRecord) -> pd.DataFrame:
             (ids[served], "resource_use", "service_start", start[served]),
             (ids[done], "resource_use_end", "service_end", end[done]),
         ]
+        stockout = np.asarray(v.stockout, dtype=bool) & done
+        parts.append((ids[stockout], "outcome", "stockout", end[stockout]))
         for code in np.unique(outcome[done]):
             m = done & (outcome == code)
             parts.append((ids[m], "outcome", OUTCOME_NAMES[code], end[m]))

@@ -8,7 +8,7 @@ from sim.calendar import WEEKDAYS
 from sim.kpis import replication_kpis
 from sim.model import run_replication
 from sim.scenario import validate
-from sim.service import BALKED, QUEUEING, RENEGED, SERVED_OUTCOMES, TURNED_AWAY
+from sim.service import BALKED, QUEUEING, RENEGED, SERVED_OUTCOMES, SWAPPED, TURNED_AWAY
 from sim.stepfn import StepFn
 from sim.trace import event_log
 
@@ -43,6 +43,7 @@ def sites(draw, i):
         "close": f"{close_h:02d}:00",
         "engineers": engineers,
         "walkin_rate_per_hour": draw(st.floats(0.2, 8)),
+        "swap_stock": {"laptop": draw(st.integers(0, 3)), "tablet": draw(st.integers(0, 2))},
     }
 
 
@@ -67,7 +68,24 @@ def scenarios(draw):
                 "L1": {"share": 0.7, "service_min": draw(service_specs), "fix_prob": 0.9},
                 "L2": {"share": 0.3, "service_min": draw(service_specs), "fix_prob": 0.5},
             },
-            "categories": {"general": {"rate_per_user_year": 1, "walkin_propensity": 1}},
+            "categories": {
+                "general": {"rate_per_user_year": 1, "walkin_propensity": 1},
+                "laptop": {
+                    "device": "laptop",
+                    "rate_per_user_year": 1,
+                    "walkin_propensity": 1,
+                    "fix_prob": draw(st.floats(0, 1)),
+                    "sd_resolution_days": {"dist": "exponential", "mean": 3},
+                },
+            },
+            "stock": draw(
+                st.sampled_from(
+                    [
+                        {"repair_days": {"dist": "exponential", "mean": 2}},
+                        {"policy": "periodic", "review_days": 3},
+                    ]
+                )
+            ),
             "sites": [draw(sites(i)) for i in range(n_sites)],
         }
     )
@@ -95,6 +113,12 @@ def test_run_invariants_hold(scenario, seed):
             started = np.asarray(v.start_min)[~np.isnan(np.asarray(v.start_min))]
             i = np.searchsorted(windows[:, 0], started, side="right") - 1
             assert np.all(started <= windows[i, 1])  # nobody is started after closing
+        for k, pool in enumerate(site.stock):
+            level = np.asarray(pool.log_on_hand)
+            assert level.min() >= 0 and level.max() <= pool.base_stock
+            assert pool.on_hand + pool.away == pool.base_stock
+            swapped = (outcome == SWAPPED) & (v.device == k)
+            assert pool.swaps == swapped.sum()
     assert kpis[("ALL", "walkins")] == sum(len(s.visits) for s in rec.sites)
     _engineers_serving_never_exceed_roster(rec)
 

@@ -120,6 +120,12 @@ def test_scenario_is_immutable():
         ('sites.0.days=["Mon","Funday"]', "key 'sites.0.days.1'"),
         ("horizon_weeks.x=1", "'horizon_weeks' is a value"),
         ("novalue", "expected KEY=VALUE"),
+        ('stock.policy="periodic"', "policy 'periodic' needs review_days"),
+        ("sites.0.swap_stock.phone=3", "key 'sites.0.swap_stock.phone'"),
+        ("sites.0.swap_stock.laptop=-1", "key 'sites.0.swap_stock.laptop'"),
+        ('stock.repair_days={dist="fixed", value=-1}', "key 'stock.repair_days"),
+        ("value.gbp_per_officer_hour=-5", "key 'value.gbp_per_officer_hour'"),
+        ("demand.force_users=0", "key 'demand.force_users'"),
     ],
 )
 def test_bad_overrides_name_the_key(mmc_path, override, expected):

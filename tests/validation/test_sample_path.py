@@ -6,7 +6,7 @@ import pytest
 from sim.kpis import busy_step, queue_step, replication_kpis
 from sim.model import run_replication
 from sim.scenario import load_scenario
-from sim.service import BALKED
+from sim.service import BALKED, SWAPPED
 
 
 def test_littles_law_holds_on_the_default_scenario():
@@ -26,7 +26,9 @@ def test_littles_law_holds_on_the_default_scenario():
         seen = ~np.isnan(start)
         busy = busy_step(site, horizon).integral(0, horizon) / horizon
         assert busy == pytest.approx(lam * (np.asarray(v.end_min) - start)[seen].sum() / len(v))
-        assert (np.asarray(v.end_min) - start)[seen] == pytest.approx(v.service_min[seen])
+        swapped = np.asarray(v.outcome) == SWAPPED
+        engineer_time = v.service_min + np.where(swapped, v.swap_min, 0)
+        assert (np.asarray(v.end_min) - start)[seen] == pytest.approx(engineer_time[seen])
 
 
 def test_mean_busy_engineers_equal_offered_load_of_those_seen():
@@ -36,8 +38,10 @@ def test_mean_busy_engineers_equal_offered_load_of_those_seen():
     es = sum(t.share * t.service_min.mean for t in s.tiers.values())
     for site in rec.sites:
         seen = ~np.isnan(np.asarray(site.visits.start_min))
+        swaps = (np.asarray(site.visits.outcome) == SWAPPED).sum()
+        expected = es + swaps / seen.sum() * s.service.swap_min.mean
         busy_area = busy_step(site, rec.horizon_min).integral(0, rec.horizon_min)
-        assert busy_area / seen.sum() == pytest.approx(es, rel=0.05)
+        assert busy_area / seen.sum() == pytest.approx(expected, rel=0.03)
 
 
 def test_deterministic_desk_gives_exact_totals(mmc_path):
