@@ -14,7 +14,9 @@ Channels:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -70,8 +72,17 @@ def hour_of_week_weights(scenario: Scenario) -> np.ndarray:
     return w / w.sum()
 
 
-def annual_incidents(scenario: Scenario, site: Site) -> np.ndarray:
-    """Expected incidents per year in the site's catchment, by category."""
+class Catchment(Protocol):
+    """Users attached to a desk or a pop-up location."""
+
+    name: str
+    population: int
+    fleet: dict[str, int]
+    opened: dt.date | None
+
+
+def annual_incidents(scenario: Scenario, site: Catchment) -> np.ndarray:
+    """Expected incidents per year in a catchment, by category."""
     out = []
     for cat in scenario.categories.values():
         if cat.rate_per_user_year is not None:
@@ -81,7 +92,7 @@ def annual_incidents(scenario: Scenario, site: Site) -> np.ndarray:
     return np.asarray(out, float)
 
 
-def adoption(scenario: Scenario, site: Site, t_min: np.ndarray) -> np.ndarray:
+def adoption(scenario: Scenario, site: Catchment, t_min: np.ndarray) -> np.ndarray:
     """Share of full walk-in propensity reached at clock times `t_min` (adoption ramp)."""
     a = scenario.demand.adoption
     if a.full_after_weeks == 0 or a.start >= 1:
@@ -130,60 +141,64 @@ def baseline_days(scenario: Scenario, category: np.ndarray, rng: np.random.Gener
     return out
 
 
+@dataclass(frozen=True)
+class VisitOption:
+    """Somewhere a catchment's users can walk in: a desk or a pop-up's weekly visits."""
+
+    target: str  # the site (desk or pop-up) where the visit happens
+    windows: np.ndarray  # its opening windows, clock minutes, over the horizon + 1 week
+    open_min: int  # time of day it opens / closes, for the time of a deferred visit
+    close_min: int
+    max_defer_min: float  # longest a user waits for it to open
+
+
 def population_walkins(
-    scenario: Scenario, site: Site, streams: Streams
-) -> tuple[Walkins, IncidentTally]:
-    """Incidents in a site's catchment over the horizon and the walk-ins they produce."""
+    scenario: Scenario, catchment: Catchment, options: list[VisitOption], streams: Streams
+) -> tuple[dict[str, Walkins], IncidentTally]:
+    """Incidents in a catchment over the horizon and the walk-ins they produce at each option.
+
+    A user who wants to walk in takes the first option, in the order given, that is open now or
+    opens within its deferral limit; with none, the incident goes to the service desk.
+    """
     n_hours = scenario.horizon_weeks * HOURS_PER_WEEK
-    per_year = annual_incidents(scenario, site)
+    per_year = annual_incidents(scenario, catchment)
     categories = list(scenario.categories.values())
     n_cat = len(categories)
-    rng = streams(f"arrivals/{site.name}")
+    name = catchment.name
+    rng = streams(f"arrivals/{name}")
     if per_year.sum() > 0:
         rate_how = per_year.sum() / WEEKS_PER_YEAR * hour_of_week_weights(scenario)
         t = poisson_times(rng, rate_how, n_hours)
         cat = rng.choice(n_cat, size=len(t), p=per_year / per_year.sum())
     else:
         t, cat = np.empty(0), np.empty(0, dtype=int)
-    baseline = baseline_days(scenario, cat, streams(f"baseline/{site.name}"))
+    baseline = baseline_days(scenario, cat, streams(f"baseline/{name}"))
 
     propensity = np.asarray([c.walkin_propensity for c in categories])[cat]
     induced_cat = np.asarray([c.induced for c in categories], bool)
-    wants = streams(f"channel/{site.name}").uniform(0, 1, len(t)) < propensity * adoption(
-        scenario, site, t
-    )
-
-    # next opening at or after each incident (one spare week so late incidents can defer)
-    windows = site_windows(site, scenario.horizon_weeks + 1)
-    i = np.searchsorted(windows[:, 0], t, side="right") - 1
-    inside = (i >= 0) & (t < windows[np.maximum(i, 0), 1])
-    nxt = np.minimum(np.where(inside, i, i + 1), len(windows) - 1)
-    defer_min = np.where(inside, 0.0, windows[nxt, 0] - t)
-    reachable = inside | (
-        (windows[nxt, 0] > t) & (defer_min <= scenario.demand.max_defer_h * MIN_PER_HOUR)
-    )
-    visit = t.copy()
-    later = ~inside
-    visit[later] = windows[nxt[later], 0] + time_of_day_offsets(
-        streams(f"visit_time/{site.name}"),
-        scenario.demand.hour_weights,
-        site.open_min,
-        site.close_min,
-        int(later.sum()),
+    wants = streams(f"channel/{name}").uniform(0, 1, len(t)) < propensity * adoption(
+        scenario, catchment, t
     )
     horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
-    walkin = wants & reachable & (visit < horizon_min)
+    undecided = wants.copy()
+    walkin = np.zeros(len(t), bool)
+    out = {}
+    for k, opt in enumerate(options):
+        stream = f"visit_time/{name}" if k == 0 else f"visit_time/{name}/{opt.target}"
+        visit, reachable = _next_visit(scenario, opt, t, streams(stream))
+        chosen = undecided & reachable & (visit < horizon_min)
+        undecided &= ~chosen
+        walkin |= chosen
+        order = np.argsort(visit[chosen], kind="stable")
+        out[opt.target] = Walkins(
+            time_min=visit[chosen][order],
+            incident_min=t[chosen][order],
+            category=cat[chosen][order],
+            induced=induced_cat[cat[chosen][order]],
+            baseline_days=baseline[chosen][order],
+        )
     channel = np.where(
         walkin, CH_WALKIN, np.where(induced_cat[cat], CH_NOT_RAISED, CH_SERVICE_DESK)
-    )
-
-    order = np.argsort(visit[walkin], kind="stable")
-    walkins = Walkins(
-        time_min=visit[walkin][order],
-        incident_min=t[walkin][order],
-        category=cat[walkin][order],
-        induced=induced_cat[cat[walkin][order]],
-        baseline_days=baseline[walkin][order],
     )
     counts = np.zeros((n_cat, 3), dtype=int)
     np.add.at(counts, (cat, channel), 1)
@@ -194,7 +209,36 @@ def population_walkins(
         channel=channel,
         would_call_service_desk=~induced_cat[cat],
     )
-    return walkins, tally
+    return out, tally
+
+
+def _next_visit(
+    scenario: Scenario, opt: VisitOption, t: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """When each incident's user would visit `opt` (at once if open, else at the next opening,
+    at a time of day drawn from the hour profile), and whether that is within the limit."""
+    windows = opt.windows
+    i = np.searchsorted(windows[:, 0], t, side="right") - 1
+    inside = (i >= 0) & (t < windows[np.maximum(i, 0), 1])
+    nxt = np.minimum(np.where(inside, i, i + 1), len(windows) - 1)
+    defer_min = np.where(inside, 0.0, windows[nxt, 0] - t)
+    reachable = inside | ((windows[nxt, 0] > t) & (defer_min <= opt.max_defer_min))
+    visit = t.copy()
+    later = ~inside
+    visit[later] = windows[nxt[later], 0] + time_of_day_offsets(
+        rng, scenario.demand.hour_weights, opt.open_min, opt.close_min, int(later.sum())
+    )
+    return visit, reachable
+
+
+def desk_option(scenario: Scenario, site: Site) -> VisitOption:
+    return VisitOption(
+        target=site.name,
+        windows=site_windows(site, scenario.horizon_weeks + 1),
+        open_min=site.open_min,
+        close_min=site.close_min,
+        max_defer_min=scenario.demand.max_defer_h * MIN_PER_HOUR,
+    )
 
 
 def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
@@ -226,9 +270,15 @@ def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
     )
 
 
-def site_walkins(
-    scenario: Scenario, site: Site, streams: Streams
-) -> tuple[Walkins, IncidentTally | None]:
-    if site.walkin_rate_per_hour is not None:
-        return rate_walkins(scenario, site, streams), None
-    return population_walkins(scenario, site, streams)
+def desk_walkins(scenario: Scenario, site: Site, streams: Streams) -> tuple[Walkins, IncidentTally]:
+    """A desk's own catchment, whose users can only walk in to that desk."""
+    out, tally = population_walkins(scenario, site, [desk_option(scenario, site)], streams)
+    return out[site.name], tally
+
+
+def merge_walkins(parts: list[Walkins]) -> Walkins:
+    """Walk-ins from several catchments at one site, in arrival order."""
+    fields = ("time_min", "incident_min", "category", "induced", "baseline_days")
+    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+    order = np.argsort(joined["time_min"], kind="stable")
+    return Walkins(**{f: v[order] for f, v in joined.items()})

@@ -36,6 +36,17 @@ VALUE_KPIS = (
 )
 
 
+POPUP_KPIS = (
+    "walkins",
+    "wait_mean_min",
+    "queue_len_first_hour",
+    "reneged",
+    "utilisation",
+    "ftf_rate",
+    "downtime_saved_days_per_ticket",
+)
+
+
 def _whole_number(minimum: int):
     def parse(text: str) -> int:
         try:
@@ -143,11 +154,17 @@ def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def format_summary(summary: pd.DataFrame, scenario: Scenario | None = None) -> str:
-    """Sites × KPIs as 'mean ± 95 % half-width', in two blocks: queues, then value."""
+    """Sites × KPIs as 'mean ± 95 % half-width': permanent desks and totals (queues, then value),
+    then pop-up locations."""
     n = int(summary["n"].max()) if len(summary) else 0
+    popups = {p.name for p in scenario.popups} if scenario is not None else set()
+    main = summary[~summary["site"].isin(popups)]
     blocks = [f"mean ± 95% CI half-width over {n} replications"]
     for title, kpis in (("Queues and engineers", QUEUE_KPIS), ("Fixes and value", VALUE_KPIS)):
-        blocks.append(f"\n{title}\n{_kpi_table(summary, kpis)}")
+        blocks.append(f"\n{title}\n{_kpi_table(main, kpis)}")
+    if popups:
+        table = _kpi_table(summary[summary["site"].isin(popups)], POPUP_KPIS)
+        blocks.append(f"\nPop-up locations\n{table}")
     if scenario is not None:
         v = scenario.value
         blocks.append(

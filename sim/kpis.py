@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK
-from sim.model import ReplicationRecord, SiteRecord
+from sim.model import DESK, POPUP, ReplicationRecord, SiteRecord
 from sim.scenario import DEVICES, Scenario
 from sim.service import (
     BALKED,
@@ -32,6 +32,7 @@ from sim.service import (
 from sim.stepfn import StepFn
 
 ALL = "ALL"
+ALL_DESKS, ALL_POPUPS = "ALL_DESKS", "ALL_POPUPS"
 HOURS_PER_DAY = 24
 RESOLVED = (FIXED, SWAPPED)
 
@@ -106,6 +107,13 @@ KPIS: dict[str, KPI] = {
             lambda g: _ratio(g["queue_area"], g["open_time"]),
         ),
         KPI(
+            "queue_len_first_hour",
+            "visitors",
+            "time-weighted mean number waiting in the first hour after each opening (the "
+            "overnight, or week-long for a pop-up, build-up)",
+            lambda g: _ratio(g["first_hour_area"], g["first_hour_time"]),
+        ),
+        KPI(
             "queue_len_max",
             "visitors",
             "largest number waiting at any moment",
@@ -114,8 +122,9 @@ KPIS: dict[str, KPI] = {
         KPI(
             "utilisation",
             "share",
-            "engineer time spent serving while open ÷ rostered engineer time while open",
-            lambda g: _ratio(g["busy_area"], g["rostered_area"]),
+            "engineer time spent serving while open ÷ engineer time on duty while open (the "
+            "roster less breaks and pop-up duty)",
+            lambda g: _ratio(g["busy_area"], g["on_duty_area"]),
         ),
         KPI(
             "overtime_min",
@@ -210,7 +219,9 @@ _SUMMED = (
     "queue_area",
     "open_time",
     "busy_area",
-    "rostered_area",
+    "on_duty_area",
+    "first_hour_area",
+    "first_hour_time",
     "overtime_sum",
     "open_days",
     "saved_days",
@@ -251,9 +262,11 @@ def busy_step(site: SiteRecord, horizon_min: float) -> StepFn:
     )
 
 
-def roster_step(site: SiteRecord) -> StepFn:
-    """Engineers rostered over time."""
-    return StepFn(site.roster_times, site.roster_values)
+def on_duty_step(site: SiteRecord) -> StepFn:
+    """Engineers on duty at the desk over time: the roster less breaks and pop-up duty, as
+    actually taken (an engineer leaves only once the visitor in hand is finished)."""
+    off = StepFn.from_changes(site.off_duty_times, site.off_duty_deltas)
+    return StepFn(off.times, site.capacity - off.values, before=float(site.capacity))
 
 
 def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
@@ -277,8 +290,12 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     queue = queue_step(site, t1)
     qw = queue * open_fn
     busy_w = busy_step(site, t1) * open_fn
-    roster_w = roster_step(site) * open_fn
+    on_duty_w = on_duty_step(site) * open_fn
 
+    first = np.column_stack(
+        [windows[:, 0], np.minimum(windows[:, 0] + MIN_PER_HOUR, windows[:, 1])]
+    )
+    first_fn = StepFn.indicator(first)
     overtime_sum, open_days = _overtime(site, windows)
     return {
         "walkins": int(counted.sum()),
@@ -297,7 +314,9 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
         "open_time": float(open_fn.integral(t0, t1)),
         "queue_max": queue.max_on(t0, t1),
         "busy_area": float(busy_w.integral(t0, t1)),
-        "rostered_area": float(roster_w.integral(t0, t1)),
+        "on_duty_area": float(on_duty_w.integral(t0, t1)),
+        "first_hour_area": float((queue * first_fn).integral(t0, t1)),
+        "first_hour_time": float(first_fn.integral(t0, t1)),
         "overtime_sum": overtime_sum,
         "open_days": open_days,
         "stockouts": int(np.asarray(v.stockout, dtype=bool)[counted].sum()),
@@ -395,9 +414,16 @@ def force_scale(scenario: Scenario, modelled_population: int) -> float:
 
 
 def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
-    """Long table: replication, site, metric, value — one row per desk and for ALL."""
+    """Long table: replication, site, metric, value — one row per desk and pop-up location,
+    then ALL; with pop-ups, also ALL_DESKS and ALL_POPUPS (the same KPIs pooled by kind)."""
     parts = {s.name: ingredients(s, rec, scenario) for s in rec.sites}
-    parts[ALL] = pool(list(parts.values()))
+    groups = {ALL: list(parts.values())}
+    kinds = {s.name: s.kind for s in rec.sites}
+    if POPUP in kinds.values():
+        groups[ALL_DESKS] = [g for n, g in parts.items() if kinds[n] == DESK]
+        groups[ALL_POPUPS] = [g for n, g in parts.items() if kinds[n] == POPUP]
+    for name, members in groups.items():
+        parts[name] = pool(members)
     parts[ALL]["sd_calls"] *= force_scale(scenario, parts[ALL]["population"])
     rows = [
         (rec.replication, site, name, float(kpi.formula(g)))

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeInt,
@@ -35,6 +36,18 @@ Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 Probability = Annotated[float, Field(ge=0, le=1)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 DEFAULT_SCENARIO = "met_2019"
+
+
+def _time_of_day(v: Any) -> str:
+    if isinstance(v, dt.time):
+        v = v.strftime("%H:%M")
+    if not isinstance(v, str):
+        raise ValueError("time of day must be a string 'HH:MM'")
+    parse_hhmm(v)
+    return v
+
+
+TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
 
 
 class ScenarioError(ValueError):
@@ -98,6 +111,9 @@ class Demand(_Frozen):
     max_defer_h: PositiveFloat = Field(
         24.0, description="longest a user waits for a desk to open before using the service desk"
     )
+    popup_max_defer_h: PositiveFloat = Field(
+        72.0, description="longest a user at a pop-up location waits for its next visit"
+    )
     adoption: Adoption = Adoption()
     force_users: PositiveInt | None = Field(
         None,
@@ -154,13 +170,22 @@ class Value(_Frozen):
     gbp_per_officer_hour: NonNegFloat = Field(36.51, description="cost of a productive hour, £")
 
 
+class Break(_Frozen):
+    """Each engineer on duty takes a break of `duration_min`; the k-th engineer's starts at
+    start + k × stagger_min, once the visitor in hand is finished."""
+
+    start: TimeOfDay
+    duration_min: PositiveFloat
+    stagger_min: NonNegFloat = 0.0
+
+
 class Site(_Frozen):
     name: str = Field(min_length=1)
     bcu: str = ""
     population: NonNegativeInt = 0
     fleet: dict[Device, NonNegativeInt] = {}
-    open: str = "08:30"
-    close: str = "17:00"
+    open: TimeOfDay = "08:30"
+    close: TimeOfDay = "17:00"
     days: list[Weekday] = Field(["Mon", "Tue", "Wed", "Thu", "Fri"], min_length=1)
     engineers: PositiveInt | list[NonNegativeInt]
     opened: dt.date | None = Field(None, description="date the desk opened (adoption ramp start)")
@@ -169,16 +194,7 @@ class Site(_Frozen):
     swap_stock: dict[Device, NonNegativeInt] = Field(
         {}, description="base stock of swap units per device type (absent: none)"
     )
-
-    @field_validator("open", "close", mode="before")
-    @classmethod
-    def _hhmm(cls, v):
-        if isinstance(v, dt.time):
-            v = v.strftime("%H:%M")
-        if not isinstance(v, str):
-            raise ValueError("time of day must be a string 'HH:MM'")
-        parse_hhmm(v)
-        return v
+    breaks: list[Break] = Field([], description="breaks every rostered engineer takes each day")
 
     @field_validator("days")
     @classmethod
@@ -235,6 +251,43 @@ class Site(_Frozen):
         return [per_day.get(d, 0) for d in range(7)]
 
 
+class Popup(_Frozen):
+    """A pop-up Tech Bar: a location visited once a week, with a catchment of its own."""
+
+    name: str = Field(min_length=1)
+    bcu: str = ""
+    population: NonNegativeInt = 0
+    fleet: dict[Device, NonNegativeInt] = {}
+    day: Weekday
+    start: TimeOfDay
+    end: TimeOfDay
+    engineers: PositiveInt = 1
+    home: str = Field(
+        description="permanent desk whose swap stock the visit uses and, unless mobile_team, "
+        "whose engineers staff it (that desk runs short-handed, travel included)"
+    )
+    mobile_team: bool = Field(False, description="staffed by a dedicated mobile team")
+    travel_min: NonNegFloat = Field(30.0, description="travel each way from the home desk")
+    reach_desk: str | None = Field(
+        None, description="permanent desk the location's users travel to when no visit is near"
+    )
+    opened: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _slot(self):
+        if parse_hhmm(self.start) >= parse_hhmm(self.end):
+            raise ValueError(f"start ({self.start}) must be before end ({self.end})")
+        return self
+
+    @property
+    def start_min(self) -> int:
+        return parse_hhmm(self.start)
+
+    @property
+    def end_min(self) -> int:
+        return parse_hhmm(self.end)
+
+
 class Scenario(_Frozen):
     name: str = Field(min_length=1)
     description: str = ""
@@ -248,6 +301,7 @@ class Scenario(_Frozen):
     stock: Stock = Stock()
     value: Value = Value()
     sites: list[Site] = Field(min_length=1)
+    popups: list[Popup] = []
 
     @field_validator("start_date")
     @classmethod
@@ -266,10 +320,27 @@ class Scenario(_Frozen):
         total = sum(t.share for t in self.tiers.values())
         if abs(total - 1) > 1e-6:
             raise ValueError(f"tiers: shares must add up to 1, they add up to {total:g}")
-        names = [s.name for s in self.sites]
+        names = [s.name for s in self.sites] + [p.name for p in self.popups]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"sites: names must be unique, repeated: {sorted(dup)}")
+            raise ValueError(f"sites and popups: names must be unique, repeated: {sorted(dup)}")
+        desks = {s.name: s for s in self.sites}
+        for i, p in enumerate(self.popups):
+            for key in ("home", "reach_desk"):
+                name = getattr(p, key)
+                if name is not None and name not in desks:
+                    raise ValueError(
+                        f"popups.{i}.{key}: no permanent desk named '{name}'; "
+                        f"allowed: {', '.join(desks)}"
+                    )
+            home = desks[p.home]
+            if not p.mobile_team:
+                day = WEEKDAYS.index(p.day)
+                if p.engineers > home.engineers_by_weekday()[day]:
+                    raise ValueError(
+                        f"popups.{i}.engineers: {p.engineers} engineers from '{p.home}', which "
+                        f"has {home.engineers_by_weekday()[day]} on {p.day}"
+                    )
         return self
 
     @property

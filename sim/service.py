@@ -10,10 +10,10 @@ Every random quantity of a visit (tier, service time, patience, outcome draw) is
 before the run, from streams of its own, so the same visitor gets the same draws whatever the
 staffing: comparisons between scenarios are paired visit by visit.
 
-Engineers per weekday vary, but SimPy's ``Resource.capacity`` is fixed: a desk whose roster varies
-holds its off-duty engineers with high-priority "off duty" requests, which take an engineer only
-once the visitor in hand is finished. A day's roster takes effect when the desk opens that day and
-lasts until it next opens, so engineers finishing after closing are that day's engineers.
+Engineers per weekday vary and leave for breaks and pop-up visits, but SimPy's
+``Resource.capacity`` is fixed: a desk holds its off-duty engineers with high-priority "off duty"
+requests, which take an engineer only once the visitor in hand is finished (``sim/roster.py``
+says when and how many). Every change of engineers on duty is logged for utilisation.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 import simpy
 
 from sim.arrivals import Walkins
-from sim.calendar import MIN_PER_DAY
-from sim.scenario import DEVICES, Scenario, Site
+from sim.roster import Absence
+from sim.scenario import DEVICES, Scenario
 from sim.stock import StockPool
 from sim.streams import Streams
 
@@ -82,7 +82,7 @@ class Visits:
         return len(self.arrive_min)
 
 
-def sample_visits(scenario: Scenario, site: Site, walkins: Walkins, streams: Streams) -> Visits:
+def sample_visits(scenario: Scenario, name: str, walkins: Walkins, streams: Streams) -> Visits:
     """Draw each walk-in's tier, service time, patience and outcome draw from named streams."""
     n = len(walkins)
     categories = list(scenario.categories.values())
@@ -93,14 +93,14 @@ def sample_visits(scenario: Scenario, site: Site, walkins: Walkins, streams: Str
     swappable = np.asarray([c.device is not None and c.swappable for c in categories], bool)[cat]
     tiers = list(scenario.tiers.values())
     share = np.asarray([t.share for t in tiers])
-    tier = streams(f"tier/{site.name}").choice(len(tiers), size=n, p=share / share.sum())
+    tier = streams(f"tier/{name}").choice(len(tiers), size=n, p=share / share.sum())
     service = np.empty(n)
-    rng = streams(f"service/{site.name}")
+    rng = streams(f"service/{name}")
     for k, t in enumerate(tiers):  # one draw per visitor per tier keeps tiers independent
         service = np.where(tier == k, t.service_min.sample(rng, n), service)
     patience_spec = scenario.service.patience_min
     patience = (
-        None if patience_spec is None else patience_spec.sample(streams(f"patience/{site.name}"), n)
+        None if patience_spec is None else patience_spec.sample(streams(f"patience/{name}"), n)
     )
     tier_fix = np.asarray([t.fix_prob for t in tiers])[tier]
     cat_fix = np.asarray([np.nan if c.fix_prob is None else c.fix_prob for c in categories])[cat]
@@ -114,48 +114,34 @@ def sample_visits(scenario: Scenario, site: Site, walkins: Walkins, streams: Str
         swappable=swappable,
         tier=tier,
         service_min=service,
-        swap_min=scenario.service.swap_min.sample(streams(f"swap/{site.name}"), n),
+        swap_min=scenario.service.swap_min.sample(streams(f"swap/{name}"), n),
         patience_min=patience,
         fix_prob=np.where(np.isnan(cat_fix), tier_fix, cat_fix),
-        fix_draw=streams(f"outcome/{site.name}").uniform(0, 1, n),
+        fix_draw=streams(f"outcome/{name}").uniform(0, 1, n),
     )
-
-
-def roster_schedule(site: Site, horizon_weeks: int) -> tuple[np.ndarray, np.ndarray]:
-    """Engineers rostered as a step function: (change times in clock minutes, engineers from then).
-
-    Changes happen at each open day's opening time; before the first, the first open day's roster
-    applies.
-    """
-    per_weekday = site.engineers_by_weekday()
-    days = np.asarray(
-        [w * 7 + d for w in range(horizon_weeks) for d in site.day_indices], dtype=int
-    )
-    times = days * float(MIN_PER_DAY) + site.open_min
-    values = np.asarray(per_weekday)[days % 7].astype(float)
-    return np.r_[0.0, times], np.r_[values[:1], values]
 
 
 class Desk:
-    """One desk's engineers and queue in a SimPy environment."""
+    """One desk's (or pop-up visit's) engineers and queue in a SimPy environment."""
 
     def __init__(
         self,
         env: simpy.Environment,
         scenario: Scenario,
-        site: Site,
+        name: str,
         visits: Visits,
         windows: np.ndarray,
         roster: tuple[np.ndarray, np.ndarray],
         stock: list[StockPool],
+        absences: list[Absence] = (),
     ):
         self.env = env
-        self.site = site
+        self.name = name
         self.visits = visits
         self.windows = windows
         self.roster_times, self.roster_values = roster
         self.capacity = int(self.roster_values.max())
-        self.varies = len(set(self.roster_values.tolist())) > 1
+        self.varies = len(set(self.roster_values.tolist())) > 1 or len(absences) > 0
         self.engineers = (
             simpy.PriorityResource(env, self.capacity)
             if self.varies
@@ -165,10 +151,14 @@ class Desk:
         self.send_away = scenario.service.at_close == "send_away"
         self.stock = stock  # one pool per device type, in DEVICES order
         self.waiting = 0
+        self.off_duty_times: list[float] = []  # when an engineer went off duty (+1) or came
+        self.off_duty_deltas: list[int] = []  # back (−1): engineers on duty = capacity − Σ
         self.closing: simpy.Event = env.event()
         env.process(self._arrivals())
-        if self.varies:
+        if len(set(self.roster_values.tolist())) > 1:
             env.process(self._roster())
+        for absence in absences:
+            env.process(self._absence(absence))
         if self.send_away:
             env.process(self._closer())
 
@@ -192,13 +182,47 @@ class Desk:
                 yield env.timeout(t - env.now)
             target = self.capacity - int(rostered)
             while len(off) > target:
-                req = off.pop()
-                if req.triggered:
-                    self.engineers.release(req)
-                else:
-                    req.cancel()
+                self._back_on_duty(off.pop())
             while len(off) < target:
-                off.append(self.engineers.request(priority=OFF_DUTY_PRIORITY, preempt=False))
+                off.append(self._go_off_duty())
+
+    def _absence(self, absence: Absence):
+        """Engineers leave once their visitor is finished; back at a time, or after a break."""
+        env = self.env
+        if absence.start_min > env.now:
+            yield env.timeout(absence.start_min - env.now)
+        reqs = [self._go_off_duty() for _ in range(absence.engineers)]
+        if absence.duration_min is not None:
+            for req in reqs:
+                env.process(self._break(req, absence.duration_min))
+        else:
+            if absence.end_min > env.now:
+                yield env.timeout(absence.end_min - env.now)
+            for req in reqs:
+                self._back_on_duty(req)
+
+    def _break(self, req: simpy.resources.resource.Request, duration_min: float):
+        yield req
+        yield self.env.timeout(duration_min)
+        self._back_on_duty(req)
+
+    def _go_off_duty(self) -> simpy.resources.resource.Request:
+        """A high-priority request: takes the next engineer to finish with a visitor."""
+        req = self.engineers.request(priority=OFF_DUTY_PRIORITY, preempt=False)
+        req.callbacks.append(self._log_off_duty)
+        return req
+
+    def _log_off_duty(self, _event) -> None:
+        self.off_duty_times.append(self.env.now)
+        self.off_duty_deltas.append(1)
+
+    def _back_on_duty(self, req: simpy.resources.resource.Request) -> None:
+        if req.triggered:
+            self.engineers.release(req)
+            self.off_duty_times.append(self.env.now)
+            self.off_duty_deltas.append(-1)
+        else:
+            req.cancel()
 
     def _closer(self):
         """Fire `closing` at every closing time, so visitors still queueing can be sent away."""

@@ -39,15 +39,18 @@ def test_adoption_ramp_shows_in_weekly_share(default_run):
     assert trial.mean().loc[1:4].mean() > 0.85 * trial.mean().loc[13:24].mean()
 
 
-def test_force_wide_share_counts_users_without_a_desk(default_run):
-    s = load_scenario()
-    modelled = sum(site.population for site in s.sites)
-    k = default_run.kpis
-    force = k[(k.site == "ALL") & (k.metric == "sd_share_taken")]["value"].mean()
-    desks = k[(k.site != "ALL") & (k.metric == "sd_share_taken")]["value"].mean()
-    # the desks' catchments hold modelled/45,000 of the users, so the force-wide share is
-    # about that fraction of a typical desk's share
-    assert force == pytest.approx(desks * modelled / s.demand.force_users, rel=0.05)
+@pytest.mark.parametrize("with_popups", [True, False])
+def test_force_wide_share_counts_every_user(with_popups):
+    """With pop-ups every user is in a catchment; without, the users of BCUs with no desk still
+    call the service desk, at the modelled catchments' rate."""
+    s = load_scenario(None, ["horizon_weeks=4"] + ([] if with_popups else ["popups=[]"]))
+    w = run(s, seed=3, replications=1, workers=1).weekly
+    calls = w[w.metric == "sd_calls"].groupby("site")["value"].sum()
+    modelled = sum(x.population for x in s.sites) + sum(p.population for p in s.popups)
+    assert modelled == 45_000 if with_popups else modelled < 45_000
+    assert calls["ALL"] == pytest.approx(calls.drop("ALL").sum() * 45_000 / modelled)
+    resolved = w[w.metric == "sd_resolved"].groupby("site")["value"].sum()
+    assert resolved["ALL"] == resolved.drop("ALL").sum()
 
 
 def test_early_peak_is_the_largest_four_week_share():

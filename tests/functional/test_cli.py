@@ -77,7 +77,9 @@ def test_default_scenario_runs_and_prints_a_summary_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Fresh Wharf" in printed and "ALL" in printed and "wait_mean_min" in printed
     summary = pd.read_csv(out / "summary.csv")
-    assert len(summary["site"].unique()) == 8
+    # 7 desks, 35 pop-up locations, ALL, ALL_DESKS, ALL_POPUPS
+    assert len(summary["site"].unique()) == 45
+    assert "Pop-up locations" in printed and "Wimbledon" in printed
 
 
 def test_written_into_existing_folder_without_leftovers(tmp_path, mmc_path):

@@ -10,8 +10,8 @@ from sim.arrivals import (
     WEEKS_PER_YEAR,
     adoption,
     annual_incidents,
+    desk_walkins,
     hour_of_week_weights,
-    population_walkins,
     rate_walkins,
     site_windows,
     time_of_day_offsets,
@@ -24,7 +24,7 @@ from sim.streams import Streams
 def test_incident_counts_match_annual_rates():
     s = load_scenario(None, ["horizon_weeks=52"])
     site = s.sites[0]
-    _, tally = population_walkins(s, site, Streams(3, 0))
+    _, tally = desk_walkins(s, site, Streams(3, 0))
     expected = annual_incidents(s, site) * 52 / WEEKS_PER_YEAR
     got = tally.counts.sum(axis=1)
     # Poisson: within 4 standard deviations per category
@@ -33,7 +33,7 @@ def test_incident_counts_match_annual_rates():
 
 def test_incidents_follow_hour_of_week_profile():
     s = load_scenario(None, ["horizon_weeks=52"])
-    _, tally = population_walkins(s, s.sites[0], Streams(5, 0))
+    _, tally = desk_walkins(s, s.sites[0], Streams(5, 0))
     how = ((tally.incident_min % MIN_PER_WEEK) // MIN_PER_HOUR).astype(int)
     share = np.bincount(how, minlength=168) / len(how)
     w = hour_of_week_weights(s)
@@ -43,7 +43,7 @@ def test_incidents_follow_hour_of_week_profile():
 def test_walkins_arrive_only_while_open_and_not_before_their_incident():
     s = load_scenario(None, ["horizon_weeks=4"])
     site = s.sites[2]
-    walkins, tally = population_walkins(s, site, Streams(1, 0))
+    walkins, tally = desk_walkins(s, site, Streams(1, 0))
     win = site_windows(site, s.horizon_weeks)
     i = np.searchsorted(win[:, 0], walkins.time_min, side="right") - 1
     assert np.all(i >= 0) and np.all(walkins.time_min < win[i, 1])
@@ -57,7 +57,7 @@ def test_walkins_arrive_only_while_open_and_not_before_their_incident():
 
 def test_weekend_incidents_beyond_max_defer_go_to_service_desk():
     s = load_scenario(None, ["horizon_weeks=8", "demand.max_defer_h=20"])
-    _, tally = population_walkins(s, s.sites[0], Streams(2, 0))
+    _, tally = desk_walkins(s, s.sites[0], Streams(2, 0))
     day = (tally.incident_min % MIN_PER_WEEK) // (24 * 60)
     sat_noon = (day == 5) & ((tally.incident_min % (24 * 60)) // 60 == 12)
     assert sat_noon.sum() > 0
@@ -66,7 +66,7 @@ def test_weekend_incidents_beyond_max_defer_go_to_service_desk():
 
 def test_induced_incidents_never_count_as_service_desk_calls():
     s = load_scenario(None, ["horizon_weeks=8"])
-    _, tally = population_walkins(s, s.sites[0], Streams(2, 0))
+    _, tally = desk_walkins(s, s.sites[0], Streams(2, 0))
     names = list(s.categories)
     k = names.index("howto_induced")
     assert tally.counts[k, CH_SERVICE_DESK] == 0

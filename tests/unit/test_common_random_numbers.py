@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sim.arrivals import population_walkins
+from sim.arrivals import desk_walkins
 from sim.model import run_replication
 from sim.scenario import load_scenario
 from sim.streams import Streams
@@ -13,8 +13,8 @@ def test_incident_baselines_do_not_depend_on_staffing_or_stock():
     b = load_scenario(
         None, ["horizon_weeks=4", "sites.0.engineers=5", "sites.0.swap_stock.laptop=0"]
     )
-    wa, ta = population_walkins(a, a.sites[0], Streams(3, 1))
-    wb, tb = population_walkins(b, b.sites[0], Streams(3, 1))
+    wa, ta = desk_walkins(a, a.sites[0], Streams(3, 1))
+    wb, tb = desk_walkins(b, b.sites[0], Streams(3, 1))
     assert np.array_equal(wa.time_min, wb.time_min)
     assert np.array_equal(wa.baseline_days, wb.baseline_days, equal_nan=True)
     assert np.array_equal(ta.incident_min, tb.incident_min)
