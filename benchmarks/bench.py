@@ -2,7 +2,8 @@
 and the wall time of one replication-year of the default scenario.
 
 Both sides are measured in the same run, several times, keeping the fastest, so the ratio is
-comparable across machines. Goals: ratio ≤ 2.0; default replication-year ≤ 2 s on 2 cores.
+comparable across machines. Goals: ratio ≤ 2.0; default replication-year ≤ 2 s on 2 cores;
+2 workers ≥ 1.8 × as fast as 1; `techbar size` on the default scenario ≤ 60 s.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 import simpy
 
 from sim.model import run_replication
-from sim.runner import one_replication
+from sim.runner import one_replication, run
 from sim.scenario import load_scenario
+from sim.sizing import Target, size
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 5
@@ -73,6 +75,23 @@ def main() -> None:
     print(f"default scenario: one replication of {weeks} weeks incl. KPIs")
     print(f"  wall time                  {default_s:8.2f} s      (goal ≤ 2 s per replication-year)")
     print(f"  per replication-year       {default_s * 52 / weeks:8.2f} s")
+
+    reps = 8
+    one = best_of(lambda: run(default, 1, reps, workers=1), repeats=1)
+    two = best_of(lambda: run(default, 1, reps, workers=2), repeats=1)
+    print(f"default scenario, {reps} replications (no cache)")
+    print(f"  1 worker                   {one:8.2f} s")
+    print(f"  2 workers                  {two:8.2f} s")
+    print(f"  speed-up                   {one / two:8.2f}   (goal ≥ 1.8 on 2 cores)")
+
+    targets = [Target.parse("service_level>=0.8"), Target.parse("utilisation<=0.85")]
+    t0 = time.perf_counter()
+    sized = size(default, targets, seed=1, reps=10, workers=2)
+    size_s = time.perf_counter() - t0
+    print("techbar size, default scenario, service_level>=0.8 and utilisation<=0.85, 10 reps")
+    print(
+        f"  wall time                  {size_s:8.2f} s      (goal ≤ 60 s; {len(sized.runs)} rounds)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,14 +5,26 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from sim.backtest import backtest_table
-from sim.output import default_run_dir, write_run, write_table
-from sim.runner import RunOutput, default_workers, run
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.executors import ExecutorError, default_workers
+from sim.experiments import (
+    DEFAULT_PRECISION_KPIS,
+    PrecisionWarning,
+    known_metric,
+    load_experiment,
+    run_to_precision,
+    sweep,
+)
+from sim.output import default_run_dir, provenance, write_outputs, write_run, write_table
+from sim.runner import assemble, run
+from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_to_dict
+from sim.sizing import Target, size
+from sim.store import ResultStore
 
 EXIT_BAD_INPUT = 2
 QUEUE_KPIS = (
@@ -36,6 +48,15 @@ VALUE_KPIS = (
 )
 
 
+COMPARE_KPIS = (
+    "wait_mean_min",
+    "service_level",
+    "utilisation",
+    "reneged",
+    "fill_rate",
+    "downtime_saved_days_per_ticket",
+    "sd_share_taken",
+)
 POPUP_KPIS = (
     "walkins",
     "wait_mean_min",
@@ -62,7 +83,47 @@ def _whole_number(minimum: int):
     return parse
 
 
-def _add_run_options(p: argparse.ArgumentParser, default_reps: int) -> None:
+def _reps(text: str) -> int | str:
+    return "auto" if text == "auto" else _whole_number(1)(text)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text!r}")
+    return value
+
+
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seed", type=_whole_number(0), default=None, help="experiment seed (default 1)"
+    )
+    p.add_argument("--out", type=Path, help="output folder (default under results/)")
+    p.add_argument(
+        "--workers",
+        type=_whole_number(1),
+        default=None,
+        help=f"worker processes (default: number of cores, here {default_workers()})",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run replications on a Dask cluster, e.g. tcp://scheduler:8786 (extra [dask])",
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("results") / "cache",
+        help="results store: finished replications are reused (default results/cache)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the store")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+
+
+def _add_scenario_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenario",
         nargs="?",
@@ -77,21 +138,34 @@ def _add_run_options(p: argparse.ArgumentParser, default_reps: int) -> None:
         metavar="KEY=VALUE",
         help="override a scenario key, e.g. sites.0.engineers=3 (repeatable)",
     )
+
+
+def _add_reps_options(p: argparse.ArgumentParser, default_reps: int, auto: bool = True) -> None:
     p.add_argument(
         "--reps",
-        type=_whole_number(1),
-        default=default_reps,
-        help=f"replications (default {default_reps})",
-    )
-    p.add_argument("--seed", type=_whole_number(0), default=1, help="experiment seed (default 1)")
-    p.add_argument("--out", type=Path, help="output folder (default results/runs/<name>-<time>)")
-    p.add_argument(
-        "--workers",
-        type=_whole_number(1),
+        type=_reps if auto else _whole_number(1),
         default=None,
-        help=f"worker processes (default: number of cores, here {default_workers()})",
+        help=f"replications (default {default_reps})"
+        + ("; 'auto' adds them until --precision is reached" if auto else ""),
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    if auto:
+        p.add_argument(
+            "--precision",
+            type=_fraction,
+            default=0.05,
+            help="with --reps auto: 95%% CI half-width as a share of the mean (default 0.05)",
+        )
+        p.add_argument(
+            "--precision-kpis",
+            default=",".join(DEFAULT_PRECISION_KPIS),
+            help="with --reps auto: KPIs (site ALL) that must reach the precision",
+        )
+        p.add_argument(
+            "--max-reps",
+            type=_whole_number(2),
+            default=100,
+            help="with --reps auto: the budget of replications (default 100)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,37 +175,108 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run replications of one scenario and write the results")
-    _add_run_options(p, default_reps=10)
+    _add_scenario_options(p)
+    _add_reps_options(p, 10)
+    _add_execution_options(p)
     p.add_argument("--trace", action="store_true", help="also write the event log trace.csv")
     b = sub.add_parser(
         "backtest", help="the published outcomes beside the simulated ones, with 95%% CIs"
     )
-    _add_run_options(b, default_reps=20)
+    _add_scenario_options(b)
+    _add_reps_options(b, 20, auto=False)
+    _add_execution_options(b)
+    w = sub.add_parser("sweep", help="scenarios of an experiment file, compared with its base")
+    w.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
+    _add_reps_options(w, 10)
+    _add_execution_options(w)
+    z = sub.add_parser("size", help="the fewest engineers per desk meeting the targets")
+    _add_scenario_options(z)
+    z.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="KPI>=VALUE",
+        help='a target every desk must meet, e.g. "service_level>=0.8" (repeatable)',
+    )
+    z.add_argument(
+        "--max-engineers",
+        type=_whole_number(1),
+        default=12,
+        help="give up above this many engineers at a desk (default 12)",
+    )
+    _add_reps_options(z, 10, auto=False)
+    _add_execution_options(z)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    commands = {"run": _run, "backtest": _backtest, "sweep": _sweep, "size": _size}
     try:
-        if args.command == "run":
-            return _run(args, argv)
-        if args.command == "backtest":
-            return _backtest(args, argv)
-    except ScenarioError as exc:
+        return commands[args.command](args, argv)
+    except (ScenarioError, ExecutorError) as exc:
         print(f"techbar: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return 0
 
 
-def _simulate(args, argv, suffix: str = "") -> tuple[Scenario, RunOutput, Path]:
-    scenario = load_scenario(args.scenario, args.overrides)
-    out_dir = args.out or default_run_dir(scenario.name + suffix)
+def _run_options(args: argparse.Namespace) -> dict:
+    store = None if args.no_cache else ResultStore(args.cache)
+    if store is not None:
+        store.clean_temporary()
+    return {
+        "workers": args.workers,
+        "dask": args.dask,
+        "store": store,
+        "progress": not args.quiet,
+    }
+
+
+def _out_dir(args: argparse.Namespace, name: str, kind: str) -> Path:
+    out_dir = args.out or default_run_dir(name, kind)
     if out_dir.exists() and not out_dir.is_dir():
         raise ScenarioError(f"--out '{out_dir}' is a file; give a folder")
-    t0 = time.perf_counter()
+    return out_dir
+
+
+def _simulate(args, argv, kind: str = "runs", default_reps: int = 10):
+    scenario = load_scenario(args.scenario, args.overrides)
+    seed = 1 if args.seed is None else args.seed
+    out_dir = _out_dir(args, scenario.name, kind)
+    options = _run_options(args)
     trace = getattr(args, "trace", False)
-    result = run(scenario, args.seed, args.reps, args.workers, trace, progress=not args.quiet)
-    write_run(out_dir, result, time.perf_counter() - t0, argv)
+    t0 = time.perf_counter()
+    extra = {}
+    if args.reps == "auto":
+        metrics = tuple(known_metric(m.strip()) for m in args.precision_kpis.split(","))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PrecisionWarning)
+            found = run_to_precision(
+                scenario,
+                seed,
+                args.precision,
+                metrics,
+                max_reps=args.max_reps,
+                trace=trace,
+                **options,
+            )
+        for w in caught:
+            print(f"techbar: warning: {w.message}", file=sys.stderr)
+        result = assemble(scenario, seed, found.outputs)
+        extra = {
+            "replications_rule": {
+                "method": "Hoad, Robinson & Davies (2010), k_limit 5",
+                "precision": args.precision,
+                "kpis": list(metrics),
+                "max_reps": args.max_reps,
+                "n_star": found.needed,
+                "reached": found.needed is not None,
+                "relative_half_widths": found.achieved,
+            }
+        }
+    else:
+        reps = args.reps or default_reps
+        result = run(scenario, seed, reps, trace=trace, **options)
+    write_run(out_dir, result, time.perf_counter() - t0, argv, extra)
     return scenario, result, out_dir
 
 
@@ -144,13 +289,85 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir = _simulate(args, argv, suffix="-backtest")
+    scenario, result, out_dir = _simulate(args, argv, kind="backtests", default_reps=20)
     table = backtest_table(result)
     write_table(out_dir / "backtest.csv", table)
     if not args.quiet:
-        print(format_backtest(table, args.reps))
+        print(format_backtest(table, result.replications))
         print(f"\nresults in {out_dir}")
     return 0 if table["within_tolerance"].all() else 1
+
+
+def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
+    plan = load_experiment(args.experiment)
+    exp = plan.experiment
+    seed = exp.seed if args.seed is None else args.seed
+    out_dir = _out_dir(args, exp.name, "sweeps")
+    options = _run_options(args)
+    t0 = time.perf_counter()
+    reps = args.reps or exp.reps
+    extra: dict = {}
+    if reps == "auto":
+        metrics = tuple(known_metric(m.strip()) for m in args.precision_kpis.split(","))
+        found = run_to_precision(
+            plan.scenarios[0], seed, args.precision, metrics, max_reps=args.max_reps, **options
+        )
+        reps = found.replications
+        extra["replications_rule"] = {
+            "chosen_on": "base scenario",
+            "precision": args.precision,
+            "kpis": list(metrics),
+            "n_star": found.needed,
+        }
+    result = sweep(plan, seed, reps, **options)
+    tables = {
+        "summary.csv": result.summary(),
+        "comparison.csv": result.comparison(),
+        "replications.csv": result.replications(),
+        "scenarios.csv": result.scenario_table(),
+    }
+    meta = {
+        "experiment": exp.model_dump(mode="json"),
+        "seed": seed,
+        "replications": reps,
+        **extra,
+        **provenance(time.perf_counter() - t0, argv),
+        "scenarios": {s.name: scenario_to_dict(s) for s in plan.scenarios},
+    }
+    write_outputs(out_dir, tables, meta)
+    if not args.quiet:
+        print(format_comparison(result.comparison(), reps))
+        print(f"\nresults in {out_dir}")
+    return 0
+
+
+def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    targets = [Target.parse(t) for t in args.target]
+    seed = 1 if args.seed is None else args.seed
+    out_dir = _out_dir(args, scenario.name, "sizing")
+    reps = args.reps or 10
+    t0 = time.perf_counter()
+    result = size(scenario, targets, seed, reps, args.max_engineers, **_run_options(args))
+    tables = {
+        "recommendation.csv": result.recommendation,
+        "sizing.csv": result.detail,
+        "evidence.csv": result.evidence,
+    }
+    meta = {
+        "scenario_name": scenario.name,
+        "targets": [str(t) for t in targets],
+        "seed": seed,
+        "replications": reps,
+        "rounds": len(result.runs),
+        **provenance(time.perf_counter() - t0, argv),
+        "scenario": scenario_to_dict(scenario),
+    }
+    write_outputs(out_dir, tables, meta)
+    if not args.quiet:
+        print(format_sizing(result, targets, reps))
+        print(f"\nresults in {out_dir}")
+    return 0
 
 
 def format_summary(summary: pd.DataFrame, scenario: Scenario | None = None) -> str:
@@ -184,6 +401,52 @@ def _kpi_table(summary: pd.DataFrame, kpis) -> str:
     return table.to_string()
 
 
+def format_comparison(comparison: pd.DataFrame, reps: int) -> str:
+    """Each scenario's change from the base in the main KPIs (site ALL), with 95 % CIs."""
+    c = comparison[(comparison["site"] == "ALL") & comparison["metric"].isin(COMPARE_KPIS)]
+    if c.empty:
+        return "only the base scenario: nothing to compare"
+    c = c.assign(
+        cell=[
+            f"{_num(d)} [{_num(lo)}, {_num(hi)}]{'*' if sig else ''}"
+            for d, lo, hi, sig in zip(
+                c["diff_mean"], c["diff_ci_low"], c["diff_ci_high"], c["significant"], strict=True
+            )
+        ]
+    )
+    table = c.pivot(index="scenario", columns="metric", values="cell")
+    table = table.reindex(index=list(dict.fromkeys(c["scenario"])), columns=list(COMPARE_KPIS))
+    return (
+        f"Change from the base, all sites (paired over {reps} replications; "
+        f"* = 95% CI excludes 0)\n" + table.to_string()
+    )
+
+
+def format_sizing(result, targets, reps: int) -> str:
+    d = result.detail
+    lines = [
+        f"Fewest engineers at each desk meeting {', '.join(map(str, targets))} "
+        f"(means over {reps} replications; engineers away on pop-up visits come on top)"
+    ]
+    table = d[
+        [
+            "site",
+            "engineers",
+            "erlang_c_estimate",
+            "sipp_estimate",
+            "arrivals_per_open_hour",
+            "mean_service_min",
+        ]
+    ].copy()
+    table["arrivals_per_open_hour"] = table["arrivals_per_open_hour"].round(2)
+    table["mean_service_min"] = table["mean_service_min"].round(1)
+    lines.append(table.to_string(index=False))
+    if not d["targets_met"].all():
+        missing = ", ".join(d.loc[~d["targets_met"], "site"])
+        lines.append(f"not met within --max-engineers at: {missing}")
+    return "\n".join(lines)
+
+
 def format_backtest(table: pd.DataFrame, reps: int) -> str:
     rows = []
     for r in table.itertuples():
@@ -199,7 +462,9 @@ def format_backtest(table: pd.DataFrame, reps: int) -> str:
 
 
 def _num(x: float) -> str:
-    return "–" if pd.isna(x) else f"{x:.3f}"
+    if pd.isna(x):
+        return "–"
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.3f}"
 
 
 def _fmt(mean: float, half: float) -> str:

@@ -25,9 +25,10 @@ from sim.scenario import scenario_to_dict
 PACKAGES = ("techbar-sim", "simpy", "numpy", "scipy", "pandas", "pydantic")
 
 
-def default_run_dir(scenario_name: str, now: dt.datetime | None = None) -> Path:
+def default_run_dir(name: str, kind: str = "runs", now: dt.datetime | None = None) -> Path:
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return Path("results") / "runs" / f"{scenario_name}-{stamp}"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return Path("results") / kind / f"{safe}-{stamp}"
 
 
 def package_versions() -> dict[str, str]:
@@ -61,22 +62,31 @@ def git_commit() -> str | None:
     return res.stdout.strip() + ("-dirty" if dirty else "")
 
 
-def manifest(result: RunOutput, wall_time_s: float, argv: list[str] | None = None) -> dict:
+def provenance(wall_time_s: float, argv: list[str] | None = None) -> dict:
+    """What every manifest records about how and when it was made."""
     return {
-        "scenario_name": result.scenario.name,
-        "seed": result.seed,
-        "replications": result.replications,
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "wall_time_s": round(wall_time_s, 3),
         "command": argv if argv is not None else sys.argv,
         "git_commit": git_commit(),
         "versions": package_versions(),
+    }
+
+
+def manifest(
+    result: RunOutput, wall_time_s: float, argv: list[str] | None = None, extra: dict | None = None
+) -> dict:
+    return {
+        "scenario_name": result.scenario.name,
+        "seed": result.seed,
+        "replications": result.replications,
+        **(extra or {}),
+        **provenance(wall_time_s, argv),
         "scenario": scenario_to_dict(result.scenario),
     }
 
 
-def write_run(out_dir: Path, result: RunOutput, wall_time_s: float, argv=None) -> list[Path]:
-    """Write every output file of a run into `out_dir`, atomically; return the final paths."""
+def run_tables(result: RunOutput) -> dict[str, pd.DataFrame]:
     tables: dict[str, pd.DataFrame] = {
         "summary.csv": result.summary(),
         "replications.csv": _with_scenario(result.kpis, result.scenario.name),
@@ -85,6 +95,19 @@ def write_run(out_dir: Path, result: RunOutput, wall_time_s: float, argv=None) -
     }
     if result.trace is not None:
         tables["trace.csv"] = result.trace
+    return tables
+
+
+def write_run(
+    out_dir: Path, result: RunOutput, wall_time_s: float, argv=None, extra: dict | None = None
+) -> list[Path]:
+    """Write every output file of a run into `out_dir`, atomically; return the final paths."""
+    return write_outputs(out_dir, run_tables(result), manifest(result, wall_time_s, argv, extra))
+
+
+def write_outputs(out_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> list[Path]:
+    """Write CSV tables and manifest.json into `out_dir`: all into a temporary folder first,
+    then moved into place, so an interrupted write leaves nothing half written."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -92,7 +115,7 @@ def write_run(out_dir: Path, result: RunOutput, wall_time_s: float, argv=None) -
         for name, table in tables.items():
             table.to_csv(tmp / name, index=False)
         (tmp / "manifest.json").write_text(
-            json.dumps(manifest(result, wall_time_s, argv), indent=2) + "\n", encoding="utf-8"
+            json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8"
         )
         if not out_dir.exists():
             os.replace(tmp, out_dir)

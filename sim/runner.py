@@ -1,4 +1,5 @@
-"""Replications: run them (in this process or a process pool) and summarise with 95 % t-intervals.
+"""Replications: run them (here, on a process pool or a Dask cluster, with results kept in a
+store) and summarise with 95 % t-intervals.
 
 Each replication is a pure function of (scenario, seed, replication index), so results are the
 same whichever worker ran which replication; they are put back in replication order before
@@ -7,9 +8,7 @@ anything is summarised.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,9 +16,11 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
+from sim.executors import default_workers, open_executor
 from sim.kpis import queue_by_hour, replication_kpis, weekly
 from sim.model import run_replication
 from sim.scenario import Scenario
+from sim.store import ResultStore, job_key
 from sim.trace import event_log
 
 CONFIDENCE = 0.95
@@ -75,8 +76,79 @@ def one_replication(
     )
 
 
-def default_workers() -> int:
-    return os.cpu_count() or 1
+@dataclass(frozen=True)
+class Job:
+    scenario: Scenario
+    seed: int
+    replication: int
+
+
+def run_jobs(
+    jobs: list[Job],
+    workers: int | None = None,
+    dask: str | None = None,
+    store: ResultStore | None = None,
+    trace: bool = False,
+    progress: bool = False,
+    desc: str = "replications",
+) -> list[ReplicationOutput]:
+    """Run jobs (results from the store where it has them), returned in the order given."""
+    results: list[ReplicationOutput | None] = [None] * len(jobs)
+    use_store = store is not None and not trace
+    keys = [job_key(j.scenario, j.seed, j.replication) for j in jobs] if use_store else []
+    todo = []
+    for i in range(len(jobs)):
+        cached = store.get(keys[i]) if use_store else None
+        if cached is None:
+            todo.append(i)
+        else:
+            results[i] = cached
+    bar = tqdm(
+        total=len(jobs), initial=len(jobs) - len(todo), desc=desc, unit="rep", disable=not progress
+    )
+
+    def done(i: int, out: ReplicationOutput) -> None:
+        if use_store:
+            store.put(keys[i], out)
+        results[i] = out
+        bar.update()
+
+    with bar:
+        if todo:
+            n_workers = min(workers or default_workers(), len(todo)) if dask is None else None
+            with open_executor(n_workers, dask) as pool:
+                if pool is None:
+                    for i in todo:
+                        j = jobs[i]
+                        done(i, one_replication(j.scenario, j.seed, j.replication, trace))
+                else:
+                    futures = {
+                        pool.submit(
+                            one_replication,
+                            jobs[i].scenario,
+                            jobs[i].seed,
+                            jobs[i].replication,
+                            trace,
+                        ): i
+                        for i in todo
+                    }
+                    for f in as_completed(futures):
+                        done(futures[f], f.result())
+    return results
+
+
+def assemble(scenario: Scenario, seed: int, outs: list[ReplicationOutput]) -> RunOutput:
+    outs = sorted(outs, key=lambda o: o.replication)
+    has_trace = all(o.trace is not None for o in outs)
+    return RunOutput(
+        scenario=scenario,
+        seed=seed,
+        replications=len(outs),
+        kpis=pd.concat([o.kpis for o in outs], ignore_index=True),
+        queue_by_hour=pd.concat([o.queue_by_hour for o in outs], ignore_index=True),
+        weekly=pd.concat([o.weekly for o in outs], ignore_index=True),
+        trace=pd.concat([o.trace for o in outs], ignore_index=True) if has_trace else None,
+    )
 
 
 def run(
@@ -86,38 +158,13 @@ def run(
     workers: int | None = None,
     trace: bool = False,
     progress: bool = False,
+    dask: str | None = None,
+    store: ResultStore | None = None,
 ) -> RunOutput:
-    """Run `replications` replications; results do not depend on `workers`."""
-    workers = min(workers or default_workers(), replications)
-    bar = tqdm(total=replications, desc=f"{scenario.name}", unit="rep", disable=not progress)
-    with bar:
-        if workers <= 1:
-            outs = []
-            for r in range(replications):
-                outs.append(one_replication(scenario, seed, r, trace))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                outs = list(_gather(pool, scenario, seed, range(replications), trace, bar))
-    outs.sort(key=lambda o: o.replication)
-    return RunOutput(
-        scenario=scenario,
-        seed=seed,
-        replications=replications,
-        kpis=pd.concat([o.kpis for o in outs], ignore_index=True),
-        queue_by_hour=pd.concat([o.queue_by_hour for o in outs], ignore_index=True),
-        weekly=pd.concat([o.weekly for o in outs], ignore_index=True),
-        trace=pd.concat([o.trace for o in outs], ignore_index=True) if trace else None,
-    )
-
-
-def _gather(
-    pool: Executor, scenario: Scenario, seed: int, reps: Iterable[int], trace: bool, bar: tqdm
-):
-    futures = [pool.submit(one_replication, scenario, seed, r, trace) for r in reps]
-    for f in as_completed(futures):
-        bar.update()
-        yield f.result()
+    """Run `replications` replications; results do not depend on `workers` or the executor."""
+    jobs = [Job(scenario, seed, r) for r in range(replications)]
+    outs = run_jobs(jobs, workers, dask, store, trace, progress, desc=scenario.name)
+    return assemble(scenario, seed, outs)
 
 
 def summarise(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:

@@ -9,3 +9,9 @@ MMC = ROOT / "experiments" / "validation" / "mmc.toml"
 @pytest.fixture
 def mmc_path() -> Path:
     return MMC
+
+
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_folder(tmp_path, monkeypatch):
+    """Commands write under ./results by default: keep that out of the checkout."""
+    monkeypatch.chdir(tmp_path)

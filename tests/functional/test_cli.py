@@ -8,7 +8,7 @@ import pytest
 from sim.cli import main
 from sim.kpis import KPIS
 
-SMALL = ["--set", "horizon_weeks=3", "--set", "warmup_weeks=1", "--quiet"]
+SMALL = ["--set", "horizon_weeks=3", "--set", "warmup_weeks=1", "--quiet", "--no-cache"]
 
 
 def run_cli(*args) -> int:

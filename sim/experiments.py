@@ -1,0 +1,286 @@
+"""Experiments over scenarios: sweeps compared with a base, and how many replications to run.
+
+Every scenario of an experiment runs at the same seed, so it sees the same incidents and draws as
+the base (common random numbers) and is compared with it replication by replication (paired
+differences), which needs far fewer replications than comparing two independent means.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
+
+from sim.kpis import ALL, KPIS
+from sim.runner import Job, RunOutput, assemble, run_jobs, summarise
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    apply_override,
+    default_scenario_path,
+    parse_override,
+    read_toml,
+    validate,
+)
+from sim.store import ResultStore
+
+BASE = "base"
+DEFAULT_PRECISION_KPIS = ("wait_mean_min", "utilisation", "downtime_saved_days_per_ticket")
+
+
+# --------------------------------------------------------------------------- how many replications
+
+
+class PrecisionWarning(UserWarning):
+    """The replication budget ran out before the requested precision was reached."""
+
+
+@dataclass
+class PrecisionResult:
+    replications: int  # replications run (and used)
+    needed: int | None  # n* of Hoad, Robinson & Davies (2010), None if not reached
+    achieved: dict[str, float]  # relative 95 % half-width of each KPI at `replications`
+    outputs: list = field(default_factory=list)
+
+
+def relative_half_widths(kpis: pd.DataFrame, metrics: tuple[str, ...], n: int) -> dict[str, float]:
+    """95 % CI half-width ÷ |mean| of each metric (site ALL) over replications 0..n−1."""
+    sub = kpis[(kpis["site"] == ALL) & kpis["metric"].isin(metrics) & (kpis["replication"] < n)]
+    s = summarise(sub, ["metric"], "value").set_index("metric")
+    out = {}
+    for m in metrics:
+        if m not in s.index:
+            continue
+        mean, half = s.loc[m, "mean"], s.loc[m, "ci_high"] - s.loc[m, "mean"]
+        if mean == 0 and s.loc[m, "std"] == 0:
+            out[m] = 0.0  # identically zero (e.g. nobody balks): nothing to estimate
+        else:
+            out[m] = np.inf if np.isnan(half) or mean == 0 else abs(half / mean)
+    return out
+
+
+def run_to_precision(
+    scenario: Scenario,
+    seed: int,
+    precision: float,
+    metrics: tuple[str, ...] = DEFAULT_PRECISION_KPIS,
+    min_reps: int = 5,
+    max_reps: int = 100,
+    k_limit: int = 5,
+    batch: int = 5,
+    **run_options: Any,
+) -> PrecisionResult:
+    """Add replications, `batch` at a time, until the relative 95 % half-width of every metric
+    is at most `precision` at some n* and stays so for the next `k_limit` replications (the
+    replication algorithm of Hoad, Robinson & Davies 2010), or until `max_reps`.
+
+    Batches are fixed in size, so the answer does not depend on the number of workers."""
+    outs: list = []
+    while True:
+        start = len(outs)
+        stop = min(max(start + batch, min_reps + k_limit), max_reps)
+        jobs = [Job(scenario, seed, r) for r in range(start, stop)]
+        outs += run_jobs(jobs, desc=f"{scenario.name} (to ±{precision:.0%})", **run_options)
+        n = len(outs)
+        kpis = pd.concat([o.kpis for o in outs], ignore_index=True)
+        ok = [
+            max(relative_half_widths(kpis, metrics, m).values(), default=0.0) <= precision
+            for m in range(1, n + 1)
+        ]
+        needed = next(
+            (m for m in range(max(min_reps, 2), n - k_limit + 1) if all(ok[m - 1 : m + k_limit])),
+            None,
+        )
+        if needed is not None or n >= max_reps:
+            achieved = relative_half_widths(kpis, metrics, n)
+            if needed is None:
+                worst = max(achieved, key=achieved.get)
+                warnings.warn(
+                    f"precision ±{precision:.0%} not reached in {n} replications (the budget): "
+                    f"{worst} is at ±{achieved[worst]:.1%}; raise --max-reps or accept wider "
+                    "intervals",
+                    PrecisionWarning,
+                    stacklevel=2,
+                )
+            return PrecisionResult(n, needed, achieved, outs)
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NamedScenario(_Frozen):
+    name: str = Field(min_length=1)
+    set: list[str] = Field(min_length=1, description="overrides of the base, as for --set")
+
+
+class Experiment(_Frozen):
+    name: str = Field(min_length=1)
+    description: str = ""
+    base: str | None = Field(
+        None, description="base scenario file, relative to the experiment file (absent: default)"
+    )
+    set: list[str] = Field([], description="overrides applied to the base and every scenario")
+    reps: PositiveInt = 10
+    seed: NonNegativeInt = 1
+    scenarios: list[NamedScenario] = []
+    grid: dict[str, list[Any]] = Field(
+        {}, description="dotted key → values; every combination becomes a scenario"
+    )
+
+
+@dataclass
+class SweepPlan:
+    experiment: Experiment
+    scenarios: list[Scenario]  # the base first
+    overrides: dict[str, list[str]]  # scenario name → its overrides of the base
+
+
+def load_experiment(path: Path | str) -> SweepPlan:
+    path = Path(path)
+    raw = read_toml(path)
+    try:
+        exp = Experiment.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(map(str, err["loc"])) or "(top level)"
+        raise ScenarioError(f"invalid experiment ({path}): key '{key}': {err['msg']}") from None
+    base_path = (path.parent / exp.base) if exp.base else default_scenario_path()
+    if exp.base and not base_path.exists():
+        raise ScenarioError(f"experiment '{path}': base scenario '{base_path}' not found")
+    base_raw = read_toml(base_path)
+    for text in exp.set:
+        base_raw = apply_override(base_raw, *parse_override(text))
+    variants: dict[str, list[str]] = {BASE: []}
+    for s in exp.scenarios:
+        variants[s.name] = list(s.set)
+    if exp.grid:
+        keys = list(exp.grid)
+        for values in itertools.product(*(exp.grid[k] for k in keys)):
+            sets = [f"{k}={_toml_value(v)}" for k, v in zip(keys, values, strict=True)]
+            variants[", ".join(sets)] = sets
+    scenarios = []
+    for name, sets in variants.items():
+        data = base_raw
+        for text in sets:
+            data = apply_override(data, *parse_override(text))
+        data = {**data, "name": name if name != BASE else data.get("name", BASE)}
+        source = f"experiment '{path.name}', scenario '{name}'"
+        scenarios.append(validate(data, source))
+    return SweepPlan(exp, scenarios, variants)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    return repr(v)
+
+
+@dataclass
+class SweepOutput:
+    plan: SweepPlan
+    seed: int
+    runs: list[RunOutput]  # in plan order, the base first
+
+    def summary(self) -> pd.DataFrame:
+        return pd.concat([r.summary() for r in self.runs], ignore_index=True)
+
+    def replications(self) -> pd.DataFrame:
+        frames = []
+        for r in self.runs:
+            df = r.kpis.copy()
+            df.insert(0, "scenario", r.scenario.name)
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True)
+
+    def comparison(self) -> pd.DataFrame:
+        return paired_comparison(self.runs[0], self.runs[1:])
+
+    def scenario_table(self) -> pd.DataFrame:
+        names = [r.scenario.name for r in self.runs]
+        sets = ["; ".join(v) for v in self.plan.overrides.values()]
+        return pd.DataFrame({"scenario": names, "overrides": sets})
+
+
+def paired_comparison(base: RunOutput, others: list[RunOutput]) -> pd.DataFrame:
+    """Each scenario minus the base, replication by replication: mean difference and its 95 %
+    t-interval per site and metric (common random numbers make the pairs comparable)."""
+    keys = ["site", "metric", "replication"]
+    b = base.kpis.set_index(keys)["value"]
+    frames = []
+    for other in others:
+        o = other.kpis.set_index(keys)["value"]
+        diff = (o - b.reindex(o.index)).rename("value").reset_index()
+        d = summarise(diff, ["site", "metric"], "value")
+        means = summarise(other.kpis, ["site", "metric"], "value")["mean"].to_numpy()
+        base_means = (
+            summarise(base.kpis, ["site", "metric"], "value")
+            .set_index(["site", "metric"])["mean"]
+            .reindex(pd.MultiIndex.from_frame(d[["site", "metric"]]))
+            .to_numpy()
+        )
+        out = pd.DataFrame(
+            {
+                "scenario": other.scenario.name,
+                "site": d["site"],
+                "metric": d["metric"],
+                "base_mean": base_means,
+                "scenario_mean": means,
+                "diff_mean": d["mean"],
+                "diff_ci_low": d["ci_low"],
+                "diff_ci_high": d["ci_high"],
+                "n": d["n"],
+            }
+        )
+        out["significant"] = (out["diff_ci_low"] > 0) | (out["diff_ci_high"] < 0)
+        frames.append(out)
+    cols = [
+        "scenario",
+        "site",
+        "metric",
+        "base_mean",
+        "scenario_mean",
+        "diff_mean",
+        "diff_ci_low",
+        "diff_ci_high",
+        "n",
+        "significant",
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
+def sweep(
+    plan: SweepPlan,
+    seed: int,
+    reps: int,
+    store: ResultStore | None = None,
+    **run_options: Any,
+) -> SweepOutput:
+    """Every scenario at the same seed and replications, in one pool of jobs."""
+    jobs = [Job(s, seed, r) for s in plan.scenarios for r in range(reps)]
+    outs = run_jobs(jobs, store=store, desc=f"sweep {plan.experiment.name}", **run_options)
+    runs = [
+        assemble(s, seed, outs[i * reps : (i + 1) * reps]) for i, s in enumerate(plan.scenarios)
+    ]
+    return SweepOutput(plan, seed, runs)
+
+
+def known_metric(name: str) -> str:
+    if name not in KPIS:
+        raise ScenarioError(f"unknown KPI '{name}'; allowed: {', '.join(KPIS)}")
+    return name
