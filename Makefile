@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench results clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
 
-test: lint  ## lint, then the whole test suite (unit, functional, validation)
-	$(BIN)/pytest
+test: lint  ## lint, then the whole test suite (unit, functional, validation, backtest, notebooks)
+	$(BIN)/pytest --nbmake tests notebooks
 
 bench: $(STAMP)  ## model cost per walk-in vs bare SimPy, and a replication-year of the default
 	$(BIN)/python benchmarks/bench.py
+
+results: $(STAMP)  ## regenerate the canonical experiments in results/, with their reports
+	$(BIN)/techbar run --out results/default --reps 10 --quiet
+	$(BIN)/techbar report results/default
+	$(BIN)/techbar backtest --out results/backtest --quiet
+	$(BIN)/techbar report results/backtest
+	$(BIN)/techbar sweep experiments/staffing.toml --out results/staffing --quiet
+	$(BIN)/techbar report results/staffing
+	$(BIN)/techbar size --target "service_level>=0.8" --target "utilisation<=0.85" \
+		--out results/sizing --quiet
+	$(BIN)/techbar report results/sizing
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

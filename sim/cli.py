@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.assumptions import register_for
 from sim.backtest import backtest_table
 from sim.executors import ExecutorError, default_workers
 from sim.experiments import (
@@ -206,17 +207,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_reps_options(z, 10, auto=False)
     _add_execution_options(z)
+    r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
+    r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
+    r.add_argument("--quiet", action="store_true")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": _run, "backtest": _backtest, "sweep": _sweep, "size": _size}
+    commands = {
+        "run": _run,
+        "backtest": _backtest,
+        "sweep": _sweep,
+        "size": _size,
+        "report": _report,
+    }
     try:
         return commands[args.command](args, argv)
     except (ScenarioError, ExecutorError) as exc:
         print(f"techbar: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _report(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from sim.report import write_report  # plotting libraries load only when reporting
+
+    xlsx, html = write_report(args.run_dir)
+    if not args.quiet:
+        print(f"wrote {xlsx} and {html}")
+    return 0
 
 
 def _run_options(args: argparse.Namespace) -> dict:
@@ -276,7 +295,8 @@ def _simulate(args, argv, kind: str = "runs", default_reps: int = 10):
     else:
         reps = args.reps or default_reps
         result = run(scenario, seed, reps, trace=trace, **options)
-    write_run(out_dir, result, time.perf_counter() - t0, argv, extra)
+    assumptions = register_for(args.scenario, scenario, args.overrides)
+    write_run(out_dir, result, time.perf_counter() - t0, argv, extra, assumptions)
     return scenario, result, out_dir
 
 
@@ -320,8 +340,10 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
             "n_star": found.needed,
         }
     result = sweep(plan, seed, reps, **options)
+    base_file = (args.experiment.parent / exp.base) if exp.base else None
     tables = {
         "summary.csv": result.summary(),
+        "assumptions.csv": register_for(base_file, plan.scenarios[0], list(exp.set)),
         "comparison.csv": result.comparison(),
         "replications.csv": result.replications(),
         "scenarios.csv": result.scenario_table(),
@@ -345,11 +367,12 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     targets = [Target.parse(t) for t in args.target]
     seed = 1 if args.seed is None else args.seed
-    out_dir = _out_dir(args, scenario.name, "sizing")
+    out_dir = _out_dir(args, scenario.name, "sizings")
     reps = args.reps or 10
     t0 = time.perf_counter()
     result = size(scenario, targets, seed, reps, args.max_engineers, **_run_options(args))
     tables = {
+        "assumptions.csv": register_for(args.scenario, scenario, args.overrides),
         "recommendation.csv": result.recommendation,
         "sizing.csv": result.detail,
         "evidence.csv": result.evidence,

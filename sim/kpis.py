@@ -499,3 +499,49 @@ def _weekly_rows(rep, site, walkins, resolved, calls, first, n_weeks):
             (rep, site, w + 1, "sd_share_taken", float(share)),
         ]
     return rows
+
+
+WAIT_BINS_MIN = (0, 1, 5, 10, 15, 20, 30, 45, 60, 90, 120, np.inf)
+
+
+def wait_histogram(rec: ReplicationRecord) -> pd.DataFrame:
+    """Share of visitors seen (after the warm-up) whose wait fell in each band, per site and for
+    ALL: the wait distribution, comparable across replications."""
+    rows = []
+    pooled = []
+    edges = np.asarray(WAIT_BINS_MIN, float)
+    for s in [*rec.sites, None]:
+        if s is None:
+            waits, name = np.concatenate(pooled) if pooled else np.empty(0), ALL
+        else:
+            v = s.visits
+            counted = v.arrive_min >= rec.warmup_min
+            start = np.asarray(v.start_min)[counted]
+            waits, name = (start - v.arrive_min[counted])[~np.isnan(start)], s.name
+            pooled.append(waits)
+        counts, _ = np.histogram(waits, bins=edges)
+        share = counts / counts.sum() if counts.sum() else np.full(len(counts), np.nan)
+        for lo, hi, x in zip(edges[:-1], edges[1:], share, strict=True):
+            rows.append((rec.replication, name, float(lo), float(hi), float(x)))
+    return pd.DataFrame(
+        rows, columns=["replication", "site", "wait_from_min", "wait_to_min", "share"]
+    )
+
+
+def stock_levels(rec: ReplicationRecord) -> pd.DataFrame:
+    """Time-weighted mean swap units on hand per week, per desk and device type."""
+    weeks = np.arange(0, rec.horizon_min + 1, MIN_PER_WEEK)
+    rows = []
+    for s in rec.sites:
+        if s.kind != DESK:
+            continue  # pop-ups draw on their home desk's pools
+        for device, pool in zip(DEVICES, s.stock, strict=True):
+            if pool.base_stock == 0:
+                continue
+            level = StepFn.from_changes(
+                np.asarray(pool.log_time), np.diff(np.r_[0, pool.log_on_hand])
+            )
+            weekly_mean = np.diff(level.cumulative(weeks)) / MIN_PER_WEEK
+            for w, x in enumerate(weekly_mean):
+                rows.append((rec.replication, s.name, device, w + 1, float(x)))
+    return pd.DataFrame(rows, columns=["replication", "site", "device", "week", "on_hand"])

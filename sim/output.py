@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -92,6 +93,8 @@ def run_tables(result: RunOutput) -> dict[str, pd.DataFrame]:
         "replications.csv": _with_scenario(result.kpis, result.scenario.name),
         "queue_by_hour.csv": result.queue_profile(),
         "weekly.csv": result.weekly_series(),
+        "waits.csv": result.wait_distribution(),
+        "stock.csv": result.stock_on_hand(),
     }
     if result.trace is not None:
         tables["trace.csv"] = result.trace
@@ -99,10 +102,18 @@ def run_tables(result: RunOutput) -> dict[str, pd.DataFrame]:
 
 
 def write_run(
-    out_dir: Path, result: RunOutput, wall_time_s: float, argv=None, extra: dict | None = None
+    out_dir: Path,
+    result: RunOutput,
+    wall_time_s: float,
+    argv=None,
+    extra: dict | None = None,
+    assumptions: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write every output file of a run into `out_dir`, atomically; return the final paths."""
-    return write_outputs(out_dir, run_tables(result), manifest(result, wall_time_s, argv, extra))
+    tables = run_tables(result)
+    if assumptions is not None:
+        tables["assumptions.csv"] = assumptions
+    return write_outputs(out_dir, tables, manifest(result, wall_time_s, argv, extra))
 
 
 def write_outputs(out_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> list[Path]:
@@ -133,14 +144,20 @@ def _with_scenario(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return out
 
 
-def write_table(path: Path, table: pd.DataFrame) -> None:
-    """Write one CSV atomically (temporary file beside it, then rename)."""
+def write_file_atomically(path: Path, build: Callable[[Path], None]) -> None:
+    """Call `build(tmp)` to write a temporary file beside `path`, then rename it into place."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            table.to_csv(f, index=False)
+        build(Path(tmp))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_table(path: Path, table: pd.DataFrame) -> None:
+    """Write one CSV atomically."""
+    write_file_atomically(path, lambda tmp: table.to_csv(tmp, index=False))

@@ -17,7 +17,7 @@ from scipy import stats
 from tqdm import tqdm
 
 from sim.executors import default_workers, open_executor
-from sim.kpis import queue_by_hour, replication_kpis, weekly
+from sim.kpis import queue_by_hour, replication_kpis, stock_levels, wait_histogram, weekly
 from sim.model import run_replication
 from sim.scenario import Scenario
 from sim.store import ResultStore, job_key
@@ -32,6 +32,8 @@ class ReplicationOutput:
     kpis: pd.DataFrame
     queue_by_hour: pd.DataFrame
     weekly: pd.DataFrame
+    waits: pd.DataFrame
+    stock: pd.DataFrame
     trace: pd.DataFrame | None
 
 
@@ -43,6 +45,8 @@ class RunOutput:
     kpis: pd.DataFrame  # replication, site, metric, value
     queue_by_hour: pd.DataFrame  # replication, site, hour, queue_len_mean
     weekly: pd.DataFrame  # replication, site, week, metric, value
+    waits: pd.DataFrame  # replication, site, wait_from_min, wait_to_min, share
+    stock: pd.DataFrame  # replication, site, device, week, on_hand
     trace: pd.DataFrame | None
 
     def summary(self) -> pd.DataFrame:
@@ -54,6 +58,16 @@ class RunOutput:
         s = summarise(self.weekly, ["site", "week", "metric"], "value")
         start = pd.Timestamp(self.scenario.start_date)
         s.insert(3, "week_start", (start + pd.to_timedelta((s["week"] - 1) * 7, "D")).dt.date)
+        s.insert(0, "scenario", self.scenario.name)
+        return s
+
+    def wait_distribution(self) -> pd.DataFrame:
+        s = summarise(self.waits, ["site", "wait_from_min", "wait_to_min"], "share")
+        s.insert(0, "scenario", self.scenario.name)
+        return s
+
+    def stock_on_hand(self) -> pd.DataFrame:
+        s = summarise(self.stock, ["site", "device", "week"], "on_hand")
         s.insert(0, "scenario", self.scenario.name)
         return s
 
@@ -72,6 +86,8 @@ def one_replication(
         kpis=replication_kpis(scenario, rec),
         queue_by_hour=queue_by_hour(rec),
         weekly=weekly(scenario, rec),
+        waits=wait_histogram(rec),
+        stock=stock_levels(rec),
         trace=event_log(rec) if trace else None,
     )
 
@@ -147,6 +163,8 @@ def assemble(scenario: Scenario, seed: int, outs: list[ReplicationOutput]) -> Ru
         kpis=pd.concat([o.kpis for o in outs], ignore_index=True),
         queue_by_hour=pd.concat([o.queue_by_hour for o in outs], ignore_index=True),
         weekly=pd.concat([o.weekly for o in outs], ignore_index=True),
+        waits=pd.concat([o.waits for o in outs], ignore_index=True),
+        stock=pd.concat([o.stock for o in outs], ignore_index=True),
         trace=pd.concat([o.trace for o in outs], ignore_index=True) if has_trace else None,
     )
 

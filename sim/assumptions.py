@@ -1,0 +1,129 @@
+"""The assumptions register: every input of a run with its value, unit and source label.
+
+Values come from the resolved scenario; source labels come from the comments beside each key in
+the scenario file ([seed], [S], [D], [A]), read with tomlkit, which keeps comments. A key set on
+the command line is labelled as such, and one the file leaves out as the model's default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import tomlkit
+from tomlkit.items import Comment, Table
+
+from sim.scenario import Scenario, parse_override, scenario_to_dict
+
+LABELS = ("[seed]", "[S]", "[D]", "[A]")
+UNITS = [  # (pattern on the last key, unit), first match wins
+    (r"_min$", "minutes"),
+    (r"_days$", "days"),
+    (r"_h$", "hours"),
+    (r"_weeks$", "weeks"),
+    (r"_per_hour$", "per hour"),
+    (r"^rate_per_user_year$", "per user per year"),
+    (r"^rate_per_device_year$", "per device per year"),
+    (r"^gbp_per_officer_hour$", "£ per hour"),
+    (r"^hours_lost_per_downtime_day$", "hours per day"),
+    (r"(prob|share|propensity|^start)$", "share"),
+    (r"^population$|^force_users$", "users"),
+    (r"^engineers$", "engineers"),
+    (r"^balk_queue$", "visitors waiting"),
+    (r"^(open|close|start|end)$", "time of day"),
+    (r"_weights$", "relative weight"),
+]
+
+
+def unit_of(key: str) -> str:
+    parts = key.split(".")
+    last = parts[-1]
+    if "fleet" in parts:
+        return "devices"
+    if "swap_stock" in parts:
+        return "units"
+    for pattern, unit in UNITS:
+        if re.search(pattern, last):
+            return unit
+    return ""
+
+
+def _comments(container: Any, prefix: str, out: dict[str, str]) -> None:
+    """Dotted key → the comment on its line, or the comment lines just above it."""
+    pending: list[str] = []
+    body = getattr(container, "body", None)
+    if body is None and hasattr(container, "value"):
+        body = container.value.body
+    for key, item in body or []:
+        if isinstance(item, Comment):
+            pending.append(item.as_string().strip().lstrip("#").strip())
+            continue
+        if key is None:
+            pending = []
+            continue
+        name = f"{prefix}{key.key}"
+        own = item.trivia.comment.lstrip("#").strip() if hasattr(item, "trivia") else ""
+        if isinstance(item, Table):
+            _comments(item, name + ".", out)
+        elif isinstance(item, tomlkit.items.AoT):
+            for i, table in enumerate(item.body):
+                _comments(table, f"{name}.{i}.", out)
+        out[name] = own or " ".join(pending)
+        pending = []
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and "dist" not in value:
+        for k, v in value.items():
+            _flatten(v, f"{prefix}{k}.", out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, v in enumerate(value):
+            _flatten(v, f"{prefix}{i}.", out)
+    else:
+        out[prefix[:-1]] = value
+
+
+def _comment_for(key: str, comments: dict[str, str]) -> str | None:
+    """The key's own comment, else its nearest commented parent's (e.g. a fleet line)."""
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        text = comments.get(".".join(parts[:n]))
+        if text:
+            return text
+    return None
+
+
+def register(
+    scenario: Scenario, source_text: str | None = None, overrides: list[str] = ()
+) -> pd.DataFrame:
+    """One row per input: key, value, unit, label, source."""
+    comments: dict[str, str] = {}
+    if source_text is not None:
+        _comments(tomlkit.parse(source_text), "", comments)
+    overridden = [parse_override(o)[0] for o in overrides]
+    values: dict[str, Any] = {}
+    _flatten(scenario_to_dict(scenario), "", values)
+    rows = []
+    for key, value in values.items():
+        if any(key == o or key.startswith(o + ".") for o in overridden):
+            label, source = "[set]", "set on the command line"
+        else:
+            text = _comment_for(key, comments)
+            if text is None:
+                label, source = "[default]", "model default (not in the scenario file)"
+            else:
+                found = [lab for lab in LABELS if lab in text]
+                label, source = (" ".join(found) if found else "unlabelled"), text
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        rows.append((key, shown, unit_of(key), label, source))
+    return pd.DataFrame(rows, columns=["key", "value", "unit", "label", "source"])
+
+
+def register_for(path: Path | None, scenario: Scenario, overrides: list[str]) -> pd.DataFrame:
+    from sim.scenario import default_scenario_path
+
+    text = Path(path or default_scenario_path()).read_text(encoding="utf-8")
+    return register(scenario, text, overrides)
