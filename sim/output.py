@@ -68,7 +68,7 @@ def provenance(wall_time_s: float, argv: list[str] | None = None) -> dict:
     return {
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "wall_time_s": round(wall_time_s, 3),
-        "command": argv if argv is not None else sys.argv,
+        "command": ["techbar", *(argv if argv is not None else sys.argv[1:])],
         "git_commit": git_commit(),
         "versions": package_versions(),
     }
