@@ -266,38 +266,36 @@ def _simulate(args, argv, kind: str = "runs", default_reps: int = 10):
     t0 = time.perf_counter()
     extra = {}
     if args.reps == "auto":
-        metrics = tuple(known_metric(m.strip()) for m in args.precision_kpis.split(","))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PrecisionWarning)
-            found = run_to_precision(
-                scenario,
-                seed,
-                args.precision,
-                metrics,
-                max_reps=args.max_reps,
-                trace=trace,
-                **options,
-            )
-        for w in caught:
-            print(f"techbar: warning: {w.message}", file=sys.stderr)
+        found, extra = _to_precision(args, scenario, seed, trace=trace, **options)
         result = assemble(scenario, seed, found.outputs)
-        extra = {
-            "replications_rule": {
-                "method": "Hoad, Robinson & Davies (2010), k_limit 5",
-                "precision": args.precision,
-                "kpis": list(metrics),
-                "max_reps": args.max_reps,
-                "n_star": found.needed,
-                "reached": found.needed is not None,
-                "relative_half_widths": found.achieved,
-            }
-        }
     else:
         reps = args.reps or default_reps
         result = run(scenario, seed, reps, trace=trace, **options)
     assumptions = register_for(args.scenario, scenario, args.overrides)
     write_run(out_dir, result, time.perf_counter() - t0, argv, extra, assumptions)
     return scenario, result, out_dir
+
+
+def _to_precision(args, scenario: Scenario, seed: int, **options):
+    """--reps auto: replications until --precision, with the rule recorded for the manifest."""
+    metrics = tuple(known_metric(m.strip()) for m in args.precision_kpis.split(","))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PrecisionWarning)
+        found = run_to_precision(
+            scenario, seed, args.precision, metrics, max_reps=args.max_reps, **options
+        )
+    for w in caught:
+        print(f"techbar: warning: {w.message}", file=sys.stderr)
+    rule = {
+        "method": "Hoad, Robinson & Davies (2010), k_limit 5",
+        "precision": args.precision,
+        "kpis": list(metrics),
+        "max_reps": args.max_reps,
+        "n_star": found.needed,
+        "reached": found.needed is not None,
+        "relative_half_widths": found.achieved,
+    }
+    return found, {"replications_rule": rule}
 
 
 def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -328,17 +326,9 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
     reps = args.reps or exp.reps
     extra: dict = {}
     if reps == "auto":
-        metrics = tuple(known_metric(m.strip()) for m in args.precision_kpis.split(","))
-        found = run_to_precision(
-            plan.scenarios[0], seed, args.precision, metrics, max_reps=args.max_reps, **options
-        )
+        found, extra = _to_precision(args, plan.scenarios[0], seed, **options)
+        extra["replications_rule"]["chosen_on"] = "base scenario"
         reps = found.replications
-        extra["replications_rule"] = {
-            "chosen_on": "base scenario",
-            "precision": args.precision,
-            "kpis": list(metrics),
-            "n_star": found.needed,
-        }
     result = sweep(plan, seed, reps, **options)
     base_file = (args.experiment.parent / exp.base) if exp.base else None
     tables = {

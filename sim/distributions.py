@@ -49,41 +49,36 @@ class Exponential(_Spec):
         return 1.0
 
 
-class LogNormal(_Spec):
-    dist: Literal["lognormal"]
+class _MeanCV(_Spec):
+    """Parametrised by mean and coefficient of variation (sd / mean)."""
+
     mean_: PositiveFloat = Field(alias="mean")
     cv: PositiveFloat
+
+    @property
+    def mean(self):
+        return self.mean_
+
+    @property
+    def scv(self):
+        return self.cv**2
+
+
+class LogNormal(_MeanCV):
+    dist: Literal["lognormal"]
 
     def sample(self, rng, n):
         sigma2 = math.log1p(self.cv**2)
         mu = math.log(self.mean_) - sigma2 / 2
         return rng.lognormal(mu, math.sqrt(sigma2), n)
 
-    @property
-    def mean(self):
-        return self.mean_
 
-    @property
-    def scv(self):
-        return self.cv**2
-
-
-class Gamma(_Spec):
+class Gamma(_MeanCV):
     dist: Literal["gamma"]
-    mean_: PositiveFloat = Field(alias="mean")
-    cv: PositiveFloat
 
     def sample(self, rng, n):
         shape = 1.0 / self.cv**2
         return rng.gamma(shape, self.mean_ / shape, n)
-
-    @property
-    def mean(self):
-        return self.mean_
-
-    @property
-    def scv(self):
-        return self.cv**2
 
 
 class Triangular(_Spec):

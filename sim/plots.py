@@ -42,6 +42,16 @@ def queue_by_hour(profile: pd.DataFrame, sites: list[str]) -> plt.Figure:
     return fig
 
 
+def _grouped_bars(ax, frames: dict[str, pd.DataFrame], labels: list[str]) -> None:
+    """One bar per label for each group, side by side, with 95 % CI error bars."""
+    width = 0.8 / max(len(frames), 1)
+    x = np.arange(len(labels))
+    for k, (group, g) in enumerate(frames.items()):
+        ax.bar(x + k * width, g["mean"], width, yerr=_errors(g), capsize=2, label=group)
+    ax.set_xticks(x + width * (len(frames) - 1) / 2, labels, fontsize=8)
+    ax.legend()
+
+
 def wait_distribution(waits: pd.DataFrame, sites=(ALL_DESKS, ALL_POPUPS, ALL)) -> plt.Figure:
     """Share of visitors seen within each waiting-time band, with 95 % CI error bars."""
     present = [s for s in sites if s in set(waits["site"])]
@@ -52,18 +62,12 @@ def wait_distribution(waits: pd.DataFrame, sites=(ALL_DESKS, ALL_POPUPS, ALL)) -
     ]
     bands = list(dict.fromkeys(w["band"]))
     fig, ax = plt.subplots(figsize=(9, 4.8))
-    width = 0.8 / max(len(present), 1)
-    x = np.arange(len(bands))
-    for k, site in enumerate(present):
-        g = w[w["site"] == site].set_index("band").loc[bands]
-        ax.bar(x + k * width, g["mean"], width, yerr=_errors(g), capsize=2, label=site)
-    ax.set_xticks(x + width * (len(present) - 1) / 2, bands, rotation=0, fontsize=8)
+    _grouped_bars(ax, {s: w[w["site"] == s].set_index("band").loc[bands] for s in present}, bands)
     ax.set(
         title="Waiting-time distribution of visitors seen",
         xlabel="wait (minutes)",
         ylabel="share of visitors seen",
     )
-    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -102,20 +106,14 @@ def downtime_by_device(summary: pd.DataFrame) -> plt.Figure:
     metrics = ["downtime_saved_days_per_ticket"] + [
         f"downtime_saved_days_per_ticket_{d}" for d in DEVICES
     ]
-    labels = ["all tickets", *DEVICES]
     fig, ax = plt.subplots(figsize=(9, 4.8))
-    width = 0.8 / max(len(sites), 1)
-    x = np.arange(len(metrics))
-    for k, site in enumerate(sites):
-        g = summary[summary["site"] == site].set_index("metric").reindex(metrics)
-        ax.bar(x + k * width, g["mean"], width, yerr=_errors(g), capsize=3, label=site)
-    ax.set_xticks(x + width * (len(sites) - 1) / 2, labels)
+    frames = {s: summary[summary["site"] == s].set_index("metric").reindex(metrics) for s in sites}
+    _grouped_bars(ax, frames, ["all tickets", *DEVICES])
     ax.set(
         title="Downtime saved against the service desk, per walk-in ticket",
         xlabel="incident device",
         ylabel="days saved per ticket",
     )
-    ax.legend()
     fig.tight_layout()
     return fig
 

@@ -1,6 +1,7 @@
 """Sample-path identities (Little's law) and a deterministic case with exactly known totals."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.analytic import scv_of_mixture
@@ -55,26 +56,29 @@ def test_mean_busy_engineers_equal_offered_load_of_those_seen():
     assert 3 * se < 0.02 * expected  # a tight check: ~35,000 visitors
 
 
-def test_deterministic_desk_gives_exact_totals(mmc_path):
-    """One engineer, open Mon 09:00–17:00, a visitor every 30 min, 45 min each:
-    visitor k waits 15k min; the day overruns to 21:00."""
-    s = load_scenario(
-        mmc_path,
-        [
-            "horizon_weeks=2",
-            "warmup_weeks=0",
-            "sites.0.engineers=1",
-            'sites.0.days=["Mon"]',
-            "sites.0.open=09:00",
-            "sites.0.close=17:00",
-            "sites.0.walkin_rate_per_hour=2",
-            'sites.0.walkin_process="regular"',
-            'tiers.L1.service_min={dist="fixed", value=45}',
-            "tiers.L1.fix_prob=1",
-        ],
-    )
+# one engineer, open Mon 09:00–17:00, a visitor every 30 min, 45 min each
+DETERMINISTIC_DESK = [
+    "warmup_weeks=0",
+    "sites.0.engineers=1",
+    'sites.0.days=["Mon"]',
+    "sites.0.open=09:00",
+    "sites.0.close=17:00",
+    "sites.0.walkin_rate_per_hour=2",
+    'sites.0.walkin_process="regular"',
+    'tiers.L1.service_min={dist="fixed", value=45}',
+    "tiers.L1.fix_prob=1",
+]
+
+
+def _deterministic_kpis(mmc_path, *extra: str) -> pd.Series:
+    s = load_scenario(mmc_path, [*DETERMINISTIC_DESK, *extra])
     k = replication_kpis(s, run_replication(s, seed=0, replication=0))
-    got = k[k.site == "desk"].set_index("metric")["value"]
+    return k[k.site == "desk"].set_index("metric")["value"]
+
+
+def test_deterministic_desk_gives_exact_totals(mmc_path):
+    """Visitor k waits 15k min; the day overruns to 21:00."""
+    got = _deterministic_kpis(mmc_path, "horizon_weeks=2")
     assert got["walkins"] == 32 and got["served"] == 32
     assert got["wait_mean_min"] == pytest.approx(15 * 7.5)  # mean of 0, 15, …, 225
     assert got["wait_p95_min"] == pytest.approx(np.quantile(np.tile(15 * np.arange(16), 2), 0.95))
@@ -88,23 +92,7 @@ def test_deterministic_desk_gives_exact_totals(mmc_path):
 
 
 def test_send_away_at_close_turns_away_those_still_queueing(mmc_path):
-    s = load_scenario(
-        mmc_path,
-        [
-            "horizon_weeks=1",
-            "warmup_weeks=0",
-            "sites.0.engineers=1",
-            'sites.0.days=["Mon"]',
-            "sites.0.open=09:00",
-            "sites.0.close=17:00",
-            "sites.0.walkin_rate_per_hour=2",
-            'sites.0.walkin_process="regular"',
-            'tiers.L1.service_min={dist="fixed", value=45}',
-            'service.at_close="send_away"',
-        ],
-    )
-    k = replication_kpis(s, run_replication(s, seed=0, replication=0))
-    got = k[k.site == "desk"].set_index("metric")["value"]
+    got = _deterministic_kpis(mmc_path, "horizon_weeks=1", 'service.at_close="send_away"')
     # started by 17:00: visitors k with 45k < 480 → k = 0..10; the other 5 are sent away
     assert got["served"] == 11 and got["turned_away"] == 5
     assert got["overtime_min"] == pytest.approx(11 * 45 - 480)
