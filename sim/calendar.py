@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 
 MIN_PER_HOUR = 60
@@ -21,23 +19,6 @@ def parse_hhmm(text: str) -> int:
     if int(mm) >= 60 or minutes > MIN_PER_DAY:
         raise ValueError(f"time of day must be between 00:00 and 24:00, got {text!r}")
     return minutes
-
-
-def format_hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def weekday_of(t_min: np.ndarray | float) -> np.ndarray | int:
-    """Weekday index (0 = Monday) of clock times in minutes."""
-    return (
-        (np.floor_divide(t_min, MIN_PER_DAY) % 7).astype(int)
-        if isinstance(t_min, np.ndarray)
-        else int(t_min // MIN_PER_DAY) % 7
-    )
-
-
-def clock_to_datetime(start_date: dt.date, t_min: float) -> dt.datetime:
-    return dt.datetime.combine(start_date, dt.time()) + dt.timedelta(minutes=float(t_min))
 
 
 def opening_windows(
@@ -58,19 +39,3 @@ def opening_windows(
         else:
             windows.append([s, e])
     return np.asarray(windows, dtype=float).reshape(-1, 2)
-
-
-def overlap_with_windows(windows: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Length of overlap of each interval [start, end) with the union of sorted windows."""
-    if len(windows) == 0:
-        return np.zeros_like(start)
-    # cumulative open time up to clock x, for any x
-    w0, w1 = windows[:, 0], windows[:, 1]
-    cum = np.concatenate([[0.0], np.cumsum(w1 - w0)])
-
-    def open_time_until(x: np.ndarray) -> np.ndarray:
-        i = np.searchsorted(w0, x, side="right") - 1
-        inside = np.clip(x - w0[np.maximum(i, 0)], 0, (w1 - w0)[np.maximum(i, 0)])
-        return np.where(i < 0, 0.0, cum[np.maximum(i, 0)] + inside)
-
-    return open_time_until(np.asarray(end, float)) - open_time_until(np.asarray(start, float))

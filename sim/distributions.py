@@ -190,4 +190,3 @@ DistSpec = Annotated[
     Exponential | LogNormal | Gamma | Triangular | Uniform | Fixed | Empirical,
     Field(discriminator="dist"),
 ]
-DIST_NAMES = ("exponential", "lognormal", "gamma", "triangular", "uniform", "fixed", "empirical")

@@ -54,7 +54,7 @@ def git_commit() -> str | None:
     if res.returncode != 0:
         return None
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
         cwd=here,
         capture_output=True,
         text=True,
