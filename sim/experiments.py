@@ -55,8 +55,8 @@ def relative_half_widths(kpis: pd.DataFrame, metrics: tuple[str, ...], n: int) -
     s = summarise(sub, ["metric"], "value").set_index("metric")
     out = {}
     for m in metrics:
-        if m not in s.index:
-            continue
+        if m not in s.index or s.loc[m, "n"] == 0:
+            continue  # not defined in this scenario (e.g. no service-desk baseline): no target
         mean, half = s.loc[m, "mean"], s.loc[m, "ci_high"] - s.loc[m, "mean"]
         if mean == 0 and s.loc[m, "std"] == 0:
             out[m] = 0.0  # identically zero (e.g. nobody balks): nothing to estimate

@@ -252,3 +252,12 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, mmc_path):
             tmp_path / "fresh" / name
         ).read_bytes()
     assert os.listdir(tmp_path / "resumed")
+
+
+def test_auto_replications_ignore_a_kpi_the_scenario_does_not_define(mmc_path):
+    """The M/M/c desk has no service-desk baseline, so downtime saved is undefined there: it
+    sets no precision target instead of exhausting the budget."""
+    s = load_scenario(mmc_path, SMALL)
+    r = run_to_precision(s, 2, 0.02, ("utilisation", "downtime_saved_days_per_ticket"), workers=1)
+    assert r.needed is not None
+    assert set(r.achieved) == {"utilisation"}
