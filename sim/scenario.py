@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import tomllib
 import types
 import typing
@@ -314,7 +315,7 @@ class Scenario(_Frozen):
     def _consistent(self):
         if self.warmup_weeks >= self.horizon_weeks:
             raise ValueError(
-                f"warmup_weeks ({self.warmup_weeks}) must be less than horizon_weeks "
+                f"warmup_weeks: {self.warmup_weeks} must be less than horizon_weeks "
                 f"({self.horizon_weeks})"
             )
         total = sum(t.share for t in self.tiers.values())
@@ -323,7 +324,7 @@ class Scenario(_Frozen):
         names = [s.name for s in self.sites] + [p.name for p in self.popups]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"sites and popups: names must be unique, repeated: {sorted(dup)}")
+            raise ValueError(f"sites: names must be unique across sites and popups: {sorted(dup)}")
         desks = {s.name: s for s in self.sites}
         for i, p in enumerate(self.popups):
             for key in ("home", "reach_desk"):
@@ -335,11 +336,16 @@ class Scenario(_Frozen):
                     )
             home = desks[p.home]
             if not p.mobile_team:
-                day = WEEKDAYS.index(p.day)
-                if p.engineers > home.engineers_by_weekday()[day]:
+                rostered = home.engineers_by_weekday()[WEEKDAYS.index(p.day)]
+                if rostered == 0:
                     raise ValueError(
-                        f"popups.{i}.engineers: {p.engineers} engineers from '{p.home}', which "
-                        f"has {home.engineers_by_weekday()[day]} on {p.day}"
+                        f"popups.{i}.day: '{p.home}' has no engineers on {p.day}; pick a day it "
+                        "is open or set mobile_team = true"
+                    )
+                if p.engineers > rostered:
+                    raise ValueError(
+                        f"popups.{i}.engineers: {p.engineers} from '{p.home}', which has only "
+                        f"{rostered} on {p.day}"
                     )
         return self
 
@@ -460,6 +466,10 @@ def _explain(exc: ValidationError, data: dict[str, Any], source: str) -> str:
     for err in exc.errors():
         path = _input_path(err["loc"], data, keep_last=err["type"] == "missing")
         key = ".".join(map(str, path)) or "(top level)"
+        text = err["msg"].removeprefix("Value error, ")
+        named = re.match(r"^([A-Za-z_][\w.]*): (.*)$", text, re.S)
+        if not path and named:  # a whole-scenario check names its key itself
+            key, text = named.groups()
         if key in seen:
             continue
         seen.add(key)
@@ -473,7 +483,6 @@ def _explain(exc: ValidationError, data: dict[str, Any], source: str) -> str:
         else:
             got = err.get("input")
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            text = err["msg"].removeprefix("Value error, ")
             msg = f"key '{key}': {text}{shown}"
         lines.append(msg)
     head = f"invalid scenario ({source}): "

@@ -115,8 +115,8 @@ def test_scenario_is_immutable():
         ("sites.nowhere.engineers=1", "no entry named 'nowhere'"),
         ("sites.0.open=25:00", "key 'sites.0.open'"),
         ("sites.0.open=24:00", "open (24:00) must be before close (24:00)"),
-        ("warmup_weeks=40", "warmup_weeks (40) must be less than horizon_weeks"),
-        ("tiers.L1.share=0.5", "shares must add up to 1"),
+        ("warmup_weeks=40", "key 'warmup_weeks': 40 must be less than horizon_weeks"),
+        ("tiers.L1.share=0.5", "key 'tiers': shares must add up to 1"),
         ('sites.0.days=["Mon","Funday"]', "key 'sites.0.days.1'"),
         ("horizon_weeks.x=1", "'horizon_weeks' is a value"),
         ("novalue", "expected KEY=VALUE"),
@@ -131,6 +131,24 @@ def test_scenario_is_immutable():
 def test_bad_overrides_name_the_key(mmc_path, override, expected):
     with pytest.raises(ScenarioError) as err:
         load_scenario(mmc_path, [override])
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("popups.0.home=Nowhere", "key 'popups.0.home': no permanent desk named 'Nowhere'"),
+        ("popups.0.reach_desk=Nowhere", "key 'popups.0.reach_desk': no permanent desk"),
+        ("popups.0.engineers=9", "key 'popups.0.engineers': 9 from 'Fresh Wharf'"),
+        ("popups.0.day=Sun", "key 'popups.0.day': 'Fresh Wharf' has no engineers on Sun"),
+        ("popups.0.end=09:00", "start (09:30) must be before end (09:00)"),
+        ("popups.1.name=Romford", "names must be unique across sites and popups"),
+        ('sites.0.breaks=[{start="12:00"}]', "key 'sites.0.breaks.0.duration_min' is required"),
+    ],
+)
+def test_bad_popup_and_roster_inputs_name_the_key(override, expected):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(None, [override])
     assert expected in str(err.value)
 
 
