@@ -72,8 +72,11 @@ def wait_distribution(waits: pd.DataFrame, sites=(ALL_DESKS, ALL_POPUPS, ALL)) -
     return fig
 
 
-def staffing_curves(evidence: pd.DataFrame, targets: dict[str, float] | None = None) -> plt.Figure:
-    """Service level and utilisation against engineers at the desk (sizing evidence), ± 95 % CI."""
+def staffing_curves(
+    evidence: pd.DataFrame, targets: dict[str, float] | None = None, by: str = "site"
+) -> plt.Figure:
+    """Service level and utilisation against engineers at the desk, ± 95 % CI: one line per
+    desk (sizing evidence) or per other setting (`by`, from a sweep)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, metric, label in zip(
         axes,
@@ -82,10 +85,10 @@ def staffing_curves(evidence: pd.DataFrame, targets: dict[str, float] | None = N
         strict=True,
     ):
         m = evidence[evidence["metric"] == metric]
-        for site, g in m.groupby("site", sort=False):
+        for name, g in m.groupby(by, sort=False):
             g = g.sort_values("engineers")
             ax.errorbar(
-                g["engineers"], g["mean"], yerr=_errors(g), marker="o", capsize=3, label=site
+                g["engineers"], g["mean"], yerr=_errors(g), marker="o", capsize=3, label=name
             )
         if targets and metric in targets:
             ax.axhline(targets[metric], color="black", ls="--", lw=1, label="target")

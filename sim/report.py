@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +145,44 @@ def figures(run: RunFolder) -> dict[str, bytes]:
         )
     if (c := run.get("comparison")) is not None and len(c):
         out["Change in mean wait from the base"] = plots.to_png(plots.comparison_forest(c))
+    if (curves := sweep_staffing(run)) is not None:
+        site = curves["site"].iloc[0]
+        out[f"{site}: service level and utilisation against engineers"] = plots.to_png(
+            plots.staffing_curves(curves, by="setting")
+        )
     return out
+
+
+ENGINEERS_SET = re.compile(r"^sites\.(\d+)\.engineers=(.+)$")
+
+
+def sweep_staffing(run: RunFolder) -> pd.DataFrame | None:
+    """From a sweep that varies one desk's engineers: that desk's KPIs against engineers at the
+    desk (the fewest on any open day, i.e. without pop-up duty), one line per other setting."""
+    summary, scenarios = run.get("summary"), run.get("scenarios")
+    if summary is None or scenarios is None:
+        return None
+    rows = []
+    for name, overrides in zip(
+        scenarios["scenario"], scenarios["overrides"].fillna(""), strict=True
+    ):
+        sets = [x.strip() for x in overrides.split(";") if x.strip()]
+        found = [ENGINEERS_SET.match(x) for x in sets]
+        hits = [m for m in found if m]
+        if len(hits) != 1:
+            continue
+        index, value = int(hits[0].group(1)), tomllib.loads(f"v = {hits[0].group(2)}")["v"]
+        at_desk = min(value) if isinstance(value, list) else value
+        setting = ", ".join(x for x, m in zip(sets, found, strict=True) if not m) or "as base"
+        rows.append((name, index, at_desk, setting))
+    if len({r[1] for r in rows}) != 1 or len({r[2] for r in rows}) < 2:
+        return None
+    site = run.scenario["sites"][rows[0][1]]["name"]
+    frames = []
+    for name, _, at_desk, setting in rows:
+        part = summary[(summary["scenario"] == name) & (summary["site"] == site)]
+        frames.append(part.assign(engineers=at_desk, setting=setting))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _targets(texts: list[str]) -> dict[str, float]:

@@ -151,14 +151,16 @@ def test_report_on_a_sweep_folder(tmp_path, mmc_path):
     exp = tmp_path / "e.toml"
     exp.write_text(
         f'name = "e"\nbase = "{mmc_path}"\nset = ["horizon_weeks=3"]\nreps = 2\n'
-        '[[scenarios]]\nname = "four"\nset = ["sites.0.engineers=4"]\n'
+        '[grid]\n"sites.0.engineers" = [3, 4, 5]\n'
     )
     out = tmp_path / "sweep"
     assert main(["sweep", str(exp), "--out", str(out), "--quiet"]) == 0
     assert main(["report", str(out), "--quiet"]) == 0
     wb = openpyxl.load_workbook(out / "report.xlsx")
     assert "Comparison with base" in wb.sheetnames
-    assert "Scenarios compared with the base" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Scenarios compared with the base" in html
+    assert "desk: service level and utilisation against engineers" in html
 
 
 def test_report_on_a_folder_that_is_not_a_run_exits_2(tmp_path, capsys):
