@@ -330,11 +330,12 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
         extra["replications_rule"]["chosen_on"] = "base scenario"
         reps = found.replications
     result = sweep(plan, seed, reps, **options)
+    comparison = result.comparison()
     base_file = (args.experiment.parent / exp.base) if exp.base else None
     tables = {
         "summary.csv": result.summary(),
         "assumptions.csv": register_for(base_file, plan.scenarios[0], list(exp.set)),
-        "comparison.csv": result.comparison(),
+        "comparison.csv": comparison,
         "replications.csv": result.replications(),
         "scenarios.csv": result.scenario_table(),
     }
@@ -348,7 +349,7 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
     }
     write_outputs(out_dir, tables, meta)
     if not args.quiet:
-        print(format_comparison(result.comparison(), reps))
+        print(format_comparison(comparison, reps))
         print(f"\nresults in {out_dir}")
     return 0
 

@@ -222,25 +222,26 @@ def paired_comparison(base: RunOutput, others: list[RunOutput]) -> pd.DataFrame:
     t-interval per site and metric (common random numbers make the pairs comparable)."""
     keys = ["site", "metric", "replication"]
     b = base.kpis.set_index(keys)["value"]
+
+    def means(run: RunOutput, at: pd.MultiIndex) -> np.ndarray:
+        s = summarise(run.kpis, ["site", "metric"], "value").set_index(["site", "metric"])
+        return s["mean"].reindex(at).to_numpy()
+
+    base_summary = summarise(base.kpis, ["site", "metric"], "value").set_index(["site", "metric"])
     frames = []
     for other in others:
         o = other.kpis.set_index(keys)["value"]
         diff = (o - b.reindex(o.index)).rename("value").reset_index()
         d = summarise(diff, ["site", "metric"], "value")
-        means = summarise(other.kpis, ["site", "metric"], "value")["mean"].to_numpy()
-        base_means = (
-            summarise(base.kpis, ["site", "metric"], "value")
-            .set_index(["site", "metric"])["mean"]
-            .reindex(pd.MultiIndex.from_frame(d[["site", "metric"]]))
-            .to_numpy()
-        )
+        at = pd.MultiIndex.from_frame(d[["site", "metric"]])
+        base_means = base_summary["mean"].reindex(at).to_numpy()
         out = pd.DataFrame(
             {
                 "scenario": other.scenario.name,
                 "site": d["site"],
                 "metric": d["metric"],
                 "base_mean": base_means,
-                "scenario_mean": means,
+                "scenario_mean": means(other, at),
                 "diff_mean": d["mean"],
                 "diff_ci_low": d["ci_low"],
                 "diff_ci_high": d["ci_high"],

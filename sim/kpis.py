@@ -203,38 +203,6 @@ KPIS: dict[str, KPI] = {
     ]
 }
 
-_SUMMED = (
-    "walkins",
-    "served",
-    "balked",
-    "reneged",
-    "turned_away",
-    "queueing_end",
-    "within_target",
-    "fixed",
-    "swapped",
-    "stockouts",
-    "escalated",
-    "completed",
-    "queue_area",
-    "open_time",
-    "busy_area",
-    "on_duty_area",
-    "first_hour_area",
-    "first_hour_time",
-    "overtime_sum",
-    "open_days",
-    "saved_days",
-    "tickets",
-    *[f"saved_days_{d}" for d in DEVICES],
-    *[f"tickets_{d}" for d in DEVICES],
-    "officer_hours_saved",
-    "value_saved_gbp",
-    "resolved_sd",
-    "sd_calls",
-    "population",
-)
-
 
 def queue_step(site: SiteRecord, horizon_min: float) -> StepFn:
     """Number of visitors waiting (walked in, not yet seen, not given up) over time."""
@@ -399,10 +367,13 @@ def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
 
 
 def pool(parts: list[dict]) -> dict:
-    out = {k: sum(p[k] for p in parts) for k in _SUMMED}
-    out["waits"] = np.concatenate([p["waits"] for p in parts])
-    out["queue_max"] = max(p["queue_max"] for p in parts)
-    return out
+    """Ingredients of several sites as one: waits are concatenated, the largest queue kept,
+    and every other (additive) ingredient summed."""
+    special = {
+        "waits": lambda xs: np.concatenate(xs),
+        "queue_max": max,
+    }
+    return {k: special.get(k, sum)([p[k] for p in parts]) for k in parts[0]}
 
 
 def force_scale(scenario: Scenario, modelled_population: int) -> float:

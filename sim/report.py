@@ -7,6 +7,7 @@ recomputed, so the report shows exactly what the run wrote.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import tomllib
@@ -211,9 +212,11 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
             _scenario_sheet(xw, run)
             summary = run.get("summary")
             if summary is not None:
-                _table_sheet(xw, "Results", results_table(summary))
-                _name_headlines(xw, run, results_table(summary))
-                _chart_sheet(xw, results_table(run.base_summary()), desks=_desks(run))
+                results = results_table(summary)
+                _table_sheet(xw, "Results", results)
+                _name_headlines(xw, run, results)
+                base = results[results["scenario"] == results["scenario"].iloc[0]]
+                _chart_sheet(xw, base, desks=_desks(run))
             for name, sheet in (
                 ("comparison", "Comparison with base"),
                 ("recommendation", "Recommendation"),
@@ -235,7 +238,7 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 row = 0
                 for title, png in figs.items():
                     ws.write(row, 0, title, bold)
-                    ws.insert_image(row + 1, 0, f"{title}.png", {"image_data": _bytes_io(png)})
+                    ws.insert_image(row + 1, 0, f"{title}.png", {"image_data": io.BytesIO(png)})
                     row += 28
 
     write_file_atomically(path, build)
@@ -243,12 +246,6 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
 
 def _desks(run: RunFolder) -> list[str]:
     return [s["name"] for s in run.scenario.get("sites", [])]
-
-
-def _bytes_io(data: bytes):
-    import io
-
-    return io.BytesIO(data)
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
