@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import simpy
 
+from sim.experiment.runner import one_replication, run
+from sim.experiment.sizing import Target, size
 from sim.model import run_replication
-from sim.runner import one_replication, run
 from sim.scenario import load_scenario
-from sim.sizing import Target, size
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 5

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.backtest import PUBLISHED, backtest_table, early_peak_share
 from sim.cli import main
-from sim.runner import run
+from sim.experiment.backtest import PUBLISHED, backtest_table, early_peak_share
+from sim.experiment.runner import run
 from sim.scenario import load_scenario
 
 

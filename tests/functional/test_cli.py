@@ -153,7 +153,7 @@ def test_console_script_exits_2_without_traceback(tmp_path):
     import sys
 
     res = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", "--set", "sites.0.enginers=2"],
+        [sys.executable, "-m", "sim", "run", "--set", "sites.0.enginers=2"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiments import PrecisionWarning, load_experiment, run_to_precision, sweep
-from sim.runner import run
+from sim.experiment.runner import run
+from sim.experiment.store import ResultStore
+from sim.experiment.sweep import PrecisionWarning, load_experiment, run_to_precision, sweep
 from sim.scenario import load_scenario
-from sim.store import ResultStore
 
 SMALL = ["horizon_weeks=3", "warmup_weeks=1"]
 
@@ -204,7 +204,7 @@ def test_finished_sweep_is_read_back_without_recomputing(tmp_path, grid_file, mo
     def fail(*a, **k):
         raise AssertionError("recomputed a finished replication")
 
-    monkeypatch.setattr("sim.runner.one_replication", fail)
+    monkeypatch.setattr("sim.experiment.runner.one_replication", fail)
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     for name in ("summary.csv", "comparison.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
@@ -216,7 +216,7 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, mmc_path):
     cmd = [
         sys.executable,
         "-m",
-        "sim.cli",
+        "sim",
         "sweep",
         str(exp),
         "--cache",

@@ -5,8 +5,8 @@ import pytest
 
 from sim.analytic import erlang_c_staffing
 from sim.cli import main
+from sim.experiment.sizing import Target, popup_duty, size, with_engineers
 from sim.scenario import load_scenario
-from sim.sizing import Target, popup_duty, size, with_engineers
 
 
 def test_sizing_an_mmc_desk_agrees_with_erlang_c(mmc_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.runner import run
+from sim.experiment.runner import run
 from sim.scenario import Scenario
 
 

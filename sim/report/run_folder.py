@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.runner import RunOutput
+from sim.experiment.runner import RunOutput
 from sim.scenario import scenario_to_dict
 
 PACKAGES = ("techbar-sim", "simpy", "numpy", "scipy", "pandas", "pydantic")

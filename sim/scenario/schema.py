@@ -1,18 +1,9 @@
-"""The scenario: every input of a run, validated and immutable, loaded from TOML.
-
-Unknown keys are rejected so that a typo fails loudly. ``--set dotted.key=value`` overrides are
-applied to the raw TOML data before validation, so an override is checked exactly like the file.
-"""
+"""The scenario schema: every input of a run, validated and immutable. Unknown keys are rejected
+so that a typo fails loudly."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import re
-import tomllib
-import types
-import typing
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,7 +14,6 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -49,10 +39,6 @@ def _time_of_day(v: Any) -> str:
 
 
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
-
-
-class ScenarioError(ValueError):
-    """Bad scenario input: the message names the key (or file) and what is allowed."""
 
 
 class _Frozen(BaseModel):
@@ -352,209 +338,3 @@ class Scenario(_Frozen):
     @property
     def site_names(self) -> list[str]:
         return [s.name for s in self.sites]
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def default_scenario_path() -> Path:
-    return Path(__file__).resolve().parent / "scenarios" / f"{DEFAULT_SCENARIO}.toml"
-
-
-def read_toml(path: Path | str) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"file '{path}' not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"file '{path}' cannot be read: {exc}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"file '{path}' is not valid TOML: {exc}") from None
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """'sites.0.engineers=3' → ('sites.0.engineers', 3); the value is read as a TOML value,
-    or kept as a plain string when it is not one (so `open=09:00` works unquoted)."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ScenarioError(f"--set '{text}': expected KEY=VALUE, e.g. sites.0.engineers=3")
-    raw = raw.strip()
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key, value
-
-
-def apply_override(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """Return a copy of raw scenario data with `value` set at dotted `key`.
-
-    Path parts index lists by number (``sites.0``) or, for lists of named tables, by name
-    (``sites.Fresh Wharf``). Missing tables on the way are created; whether the key is allowed is
-    then decided by validation, like any key in the file.
-    """
-    data = copy.deepcopy(data)
-    parts = key.split(".")
-    node: Any = data
-    for depth, part in enumerate(parts):
-        here = ".".join(parts[: depth + 1])
-        last = depth == len(parts) - 1
-        if isinstance(node, list):
-            idx = _list_index(node, part, here)
-            if last:
-                node[idx] = value
-            else:
-                node = node[idx]
-        elif isinstance(node, dict):
-            if last:
-                node[part] = value
-            else:
-                node = node.setdefault(part, {})
-        else:
-            parent = ".".join(parts[:depth])
-            raise ScenarioError(f"--set {key}: '{parent}' is a value, not a table or list")
-    return data
-
-
-def _list_index(node: list, part: str, here: str) -> int:
-    if part.lstrip("-").isdigit():
-        idx = int(part)
-        if not 0 <= idx < len(node):
-            raise ScenarioError(
-                f"--set {here}: index {idx} is out of range; allowed 0 to {len(node) - 1}"
-            )
-        return idx
-    names = [item.get("name") for item in node if isinstance(item, dict)]
-    if part in names:
-        return names.index(part)
-    raise ScenarioError(
-        f"--set {here}: no entry named '{part}'; use an index 0 to {len(node) - 1}"
-        + (f" or one of: {', '.join(map(str, names))}" if any(names) else "")
-    )
-
-
-def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(_explain(exc, data, source)) from None
-
-
-def load_scenario(path: Path | str | None = None, overrides: list[str] = ()) -> Scenario:
-    """Load a scenario file (the embedded default when `path` is None) and apply overrides."""
-    source = str(path) if path is not None else f"embedded default '{DEFAULT_SCENARIO}'"
-    data = read_toml(path if path is not None else default_scenario_path())
-    for text in overrides:
-        data = apply_override(data, *parse_override(text))
-    return validate(data, source)
-
-
-def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
-    """The resolved scenario as plain data, in the same keys as the TOML file."""
-    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-# --------------------------------------------------------------------------- error messages
-
-
-def _explain(exc: ValidationError, data: dict[str, Any], source: str) -> str:
-    lines, seen = [], set()
-    for err in exc.errors():
-        path = _input_path(err["loc"], data, keep_last=err["type"] == "missing")
-        key = ".".join(map(str, path)) or "(top level)"
-        text = err["msg"].removeprefix("Value error, ")
-        named = re.match(r"^([A-Za-z_][\w.]*): (.*)$", text, re.S)
-        if not path and named:  # a whole-scenario check names its key itself
-            key, text = named.groups()
-        if key in seen:
-            continue
-        seen.add(key)
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(path[:-1], data)
-            msg = f"unknown key '{key}'" + (
-                f"; allowed here: {', '.join(allowed)}" if allowed else ""
-            )
-        elif err["type"] == "missing":
-            msg = f"key '{key}' is required"
-        else:
-            got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            msg = f"key '{key}': {text}{shown}"
-        lines.append(msg)
-    head = f"invalid scenario ({source}): "
-    return head + lines[0] if len(lines) == 1 else head + "\n  " + "\n  ".join(lines)
-
-
-def _input_path(loc: tuple, data: Any, keep_last: bool) -> list:
-    """The part of a pydantic error location that names keys of the input (drops union tags)."""
-    path, node = [], data
-    for i, part in enumerate(loc):
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            path.append(part)
-            node = node[part]
-        elif keep_last and i == len(loc) - 1:
-            path.append(part)
-    return path
-
-
-def _allowed_keys(path: list, data: Any) -> list[str]:
-    """Field names accepted at `path` of the scenario (best effort, for error messages)."""
-    model: Any = Scenario
-    node = data
-    for part in path:
-        node = node[part] if isinstance(node, dict | list) else None
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            info = model.model_fields.get(part)
-            if info is None:
-                return []
-            model = info.annotation
-        else:
-            model = _inner(model, node)
-        model = _resolve(model, node)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return [f.alias or name for name, f in model.model_fields.items()]
-    return []
-
-
-def _inner(tp: Any, node: Any) -> Any:
-    """Element type of list[X] / dict[str, X]."""
-    args = typing.get_args(tp)
-    return args[-1] if args else tp
-
-
-def _resolve(tp: Any, node: Any) -> Any:
-    """Strip Optional/Annotated and pick a union member matching `node` (by 'dist' tag)."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(tp) if a is not type(None)]
-            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-            tag = node.get("dist") if isinstance(node, dict) else None
-            tagged = (
-                [
-                    m
-                    for m in models
-                    if tag and tag in typing.get_args(m.model_fields["dist"].annotation)
-                ]
-                if tag
-                else []
-            )
-            containers = [m for m in members if typing.get_origin(m) in (list, dict)]
-            if tagged:
-                tp = tagged[0]
-            elif isinstance(node, list | dict) and containers and not models:
-                tp = containers[0]
-            elif models:
-                tp = models[0]
-            else:
-                return members[0] if members else tp
-        else:
-            return tp

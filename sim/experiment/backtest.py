@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.experiment.runner import RunOutput, summarise
 from sim.kpis import ALL, ALL_DESKS
-from sim.runner import RunOutput, summarise
 
 EARLY_WEEKS = 24  # "the early months": the first six four-week periods of live service
 BLOCK_WEEKS = 4

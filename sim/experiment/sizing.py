@@ -18,9 +18,9 @@ import pandas as pd
 
 from sim.analytic import MMc
 from sim.calendar import MIN_PER_HOUR, WEEKDAYS
+from sim.experiment.runner import RunOutput, run, summarise
 from sim.kpis import KPIS
 from sim.model import demand
-from sim.runner import RunOutput, run, summarise
 from sim.scenario import Scenario, ScenarioError, Site, scenario_to_dict, validate
 from sim.service import sample_visits
 from sim.streams import Streams

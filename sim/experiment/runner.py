@@ -16,11 +16,11 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
-from sim.executors import default_workers, open_executor
+from sim.experiment.executors import default_workers, open_executor
+from sim.experiment.store import ResultStore, job_key
 from sim.kpis import queue_by_hour, replication_kpis, stock_levels, wait_histogram, weekly
 from sim.model import run_replication
 from sim.scenario import Scenario
-from sim.store import ResultStore, job_key
 from sim.trace import event_log
 
 CONFIDENCE = 0.95

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
 
+from sim.experiment.runner import Job, RunOutput, assemble, run_jobs, summarise
+from sim.experiment.store import ResultStore
 from sim.kpis import ALL, KPIS
-from sim.runner import Job, RunOutput, assemble, run_jobs, summarise
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -28,7 +29,6 @@ from sim.scenario import (
     read_toml,
     validate,
 )
-from sim.store import ResultStore
 
 BASE = "base"
 DEFAULT_PRECISION_KPIS = ("wait_mean_min", "utilisation", "downtime_saved_days_per_ticket")

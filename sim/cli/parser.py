@@ -1,0 +1,155 @@
+"""The command line's grammar: subcommands, options and their checks."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.experiment.executors import default_workers
+from sim.experiment.sweep import (
+    DEFAULT_PRECISION_KPIS,
+)
+
+
+def _whole_number(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number of {minimum} or more, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _reps(text: str) -> int | str:
+    return "auto" if text == "auto" else _whole_number(1)(text)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text!r}")
+    return value
+
+
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seed", type=_whole_number(0), default=None, help="experiment seed (default 1)"
+    )
+    p.add_argument("--out", type=Path, help="output folder (default under results/)")
+    p.add_argument(
+        "--workers",
+        type=_whole_number(1),
+        default=None,
+        help=f"worker processes (default: number of cores, here {default_workers()})",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run replications on a Dask cluster, e.g. tcp://scheduler:8786 (extra [dask])",
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("results") / "cache",
+        help="results store: finished replications are reused (default results/cache)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the store")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+
+
+def _add_scenario_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        type=Path,
+        help="scenario TOML file (default: the embedded met_2019 scenario)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key, e.g. sites.0.engineers=3 (repeatable)",
+    )
+
+
+def _add_reps_options(p: argparse.ArgumentParser, default_reps: int, auto: bool = True) -> None:
+    p.add_argument(
+        "--reps",
+        type=_reps if auto else _whole_number(1),
+        default=None,
+        help=f"replications (default {default_reps})"
+        + ("; 'auto' adds them until --precision is reached" if auto else ""),
+    )
+    if auto:
+        p.add_argument(
+            "--precision",
+            type=_fraction,
+            default=0.05,
+            help="with --reps auto: 95%% CI half-width as a share of the mean (default 0.05)",
+        )
+        p.add_argument(
+            "--precision-kpis",
+            default=",".join(DEFAULT_PRECISION_KPIS),
+            help="with --reps auto: KPIs (site ALL) that must reach the precision",
+        )
+        p.add_argument(
+            "--max-reps",
+            type=_whole_number(2),
+            default=100,
+            help="with --reps auto: the budget of replications (default 100)",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="techbar",
+        description="Discrete-event simulation of walk-in IT support (Tech Bars).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run replications of one scenario and write the results")
+    _add_scenario_options(p)
+    _add_reps_options(p, 10)
+    _add_execution_options(p)
+    p.add_argument("--trace", action="store_true", help="also write the event log trace.csv")
+    b = sub.add_parser(
+        "backtest", help="the published outcomes beside the simulated ones, with 95%% CIs"
+    )
+    _add_scenario_options(b)
+    _add_reps_options(b, 20, auto=False)
+    _add_execution_options(b)
+    w = sub.add_parser("sweep", help="scenarios of an experiment file, compared with its base")
+    w.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
+    _add_reps_options(w, 10)
+    _add_execution_options(w)
+    z = sub.add_parser("size", help="the fewest engineers per desk meeting the targets")
+    _add_scenario_options(z)
+    z.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="KPI>=VALUE",
+        help='a target every desk must meet, e.g. "service_level>=0.8" (repeatable)',
+    )
+    z.add_argument(
+        "--max-engineers",
+        type=_whole_number(1),
+        default=12,
+        help="give up above this many engineers at a desk (default 12)",
+    )
+    _add_reps_options(z, 10, auto=False)
+    _add_execution_options(z)
+    r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
+    r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
+    r.add_argument("--quiet", action="store_true")
+    return parser

@@ -1,0 +1,57 @@
+"""Records → KPIs. Each KPI is defined once (``registry``), measured from a site's records as
+additive ingredients (``measure``) and tabulated per replication (``tables``). The force-wide
+``ALL`` row applies the same formula to the ingredients of all sites pooled."""
+
+from sim.kpis.measure import (
+    busy_step,
+    downtime_saved_days,
+    force_scale,
+    ingredients,
+    measured_windows,
+    on_duty_step,
+    pool,
+    queue_step,
+)
+from sim.kpis.registry import (
+    ALL,
+    ALL_DESKS,
+    ALL_POPUPS,
+    HOURS_PER_DAY,
+    KPI,
+    KPIS,
+    RESOLVED,
+    kpi_table,
+)
+from sim.kpis.tables import (
+    WAIT_BINS_MIN,
+    queue_by_hour,
+    replication_kpis,
+    stock_levels,
+    wait_histogram,
+    weekly,
+)
+
+__all__ = [
+    "ALL",
+    "ALL_DESKS",
+    "ALL_POPUPS",
+    "HOURS_PER_DAY",
+    "KPI",
+    "KPIS",
+    "RESOLVED",
+    "WAIT_BINS_MIN",
+    "busy_step",
+    "downtime_saved_days",
+    "force_scale",
+    "ingredients",
+    "kpi_table",
+    "measured_windows",
+    "on_duty_step",
+    "pool",
+    "queue_by_hour",
+    "queue_step",
+    "replication_kpis",
+    "stock_levels",
+    "wait_histogram",
+    "weekly",
+]

@@ -1,0 +1,204 @@
+"""One site's records reduced to additive ingredients (counts, areas under step functions,
+waits), and ingredients pooled over sites."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR
+from sim.kpis.registry import (
+    RESOLVED,
+)
+from sim.model import ReplicationRecord, SiteRecord
+from sim.scenario import DEVICES, Scenario
+from sim.service import (
+    BALKED,
+    ESCALATED,
+    FIXED,
+    QUEUEING,
+    RENEGED,
+    SERVED_OUTCOMES,
+    SWAPPED,
+    TURNED_AWAY,
+)
+from sim.stepfn import StepFn
+
+
+def queue_step(site: SiteRecord, horizon_min: float) -> StepFn:
+    """Number of visitors waiting (walked in, not yet seen, not given up) over time."""
+    v = site.visits
+    arrive = v.arrive_min
+    start = np.asarray(v.start_min)
+    left = np.asarray(v.left_queue_min)
+    outcome = np.asarray(v.outcome)
+    leave = np.where(~np.isnan(start), start, np.where(~np.isnan(left), left, horizon_min))
+    queued = (outcome != BALKED) & (leave > arrive)
+    return StepFn.from_changes(
+        np.r_[arrive[queued], leave[queued]],
+        np.r_[np.ones(queued.sum()), -np.ones(queued.sum())],
+    )
+
+
+def busy_step(site: SiteRecord, horizon_min: float) -> StepFn:
+    """Number of engineers serving a visitor over time."""
+    start = np.asarray(site.visits.start_min)
+    end = np.asarray(site.visits.end_min)
+    seen = ~np.isnan(start)
+    end = np.where(np.isnan(end), horizon_min, end)[seen]
+    return StepFn.from_changes(
+        np.r_[start[seen], end], np.r_[np.ones(len(end)), -np.ones(len(end))]
+    )
+
+
+def on_duty_step(site: SiteRecord) -> StepFn:
+    """Engineers on duty at the desk over time: the roster less breaks and pop-up duty, as
+    actually taken (an engineer leaves only once the visitor in hand is finished)."""
+    off = StepFn.from_changes(site.off_duty_times, site.off_duty_deltas)
+    return StepFn(off.times, site.capacity - off.values, before=float(site.capacity))
+
+
+def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
+    w = site.windows
+    w = np.clip(w, t0, t1)
+    return w[w[:, 1] > w[:, 0]]
+
+
+def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) -> dict:
+    t0, t1 = rec.warmup_min, rec.horizon_min
+    sl_target_min = scenario.service.sl_target_min
+    v = site.visits
+    counted = v.arrive_min >= t0
+    outcome = np.asarray(v.outcome)[counted]
+    waits = (np.asarray(v.start_min) - v.arrive_min)[counted]
+    served = np.isin(outcome, SERVED_OUTCOMES)
+    waits = waits[served]
+
+    windows = measured_windows(site, t0, t1)
+    open_fn = StepFn.indicator(windows)
+    queue = queue_step(site, t1)
+    qw = queue * open_fn
+    busy_w = busy_step(site, t1) * open_fn
+    on_duty_w = on_duty_step(site) * open_fn
+
+    first = np.column_stack(
+        [windows[:, 0], np.minimum(windows[:, 0] + MIN_PER_HOUR, windows[:, 1])]
+    )
+    first_fn = StepFn.indicator(first)
+    overtime_sum, open_days = _overtime(site, windows)
+    return {
+        "walkins": int(counted.sum()),
+        "served": int(served.sum()),
+        "balked": int((outcome == BALKED).sum()),
+        "reneged": int((outcome == RENEGED).sum()),
+        "turned_away": int((outcome == TURNED_AWAY).sum()),
+        "queueing_end": int((outcome == QUEUEING).sum()),
+        "within_target": int((waits <= sl_target_min).sum()),
+        "fixed": int((outcome == FIXED).sum()),
+        "swapped": int((outcome == SWAPPED).sum()),
+        "escalated": int((outcome == ESCALATED).sum()),
+        "completed": int(np.isin(outcome, (FIXED, SWAPPED, ESCALATED)).sum()),
+        "waits": waits,
+        "queue_area": float(qw.integral(t0, t1)),
+        "open_time": float(open_fn.integral(t0, t1)),
+        "queue_max": queue.max_on(t0, t1),
+        "busy_area": float(busy_w.integral(t0, t1)),
+        "on_duty_area": float(on_duty_w.integral(t0, t1)),
+        "first_hour_area": float((queue * first_fn).integral(t0, t1)),
+        "first_hour_time": float(first_fn.integral(t0, t1)),
+        "overtime_sum": overtime_sum,
+        "open_days": open_days,
+        "stockouts": int(np.asarray(v.stockout, dtype=bool)[counted].sum()),
+        **_value_ingredients(site, counted, scenario),
+        **_share_ingredients(site, rec, counted),
+    }
+
+
+def downtime_saved_days(site: SiteRecord) -> np.ndarray:
+    """Per visitor: service-desk resolution time minus downtime with Tech Bars, in days.
+
+    Resolved at the desk: downtime is fault → end of visit. Escalated, balked, reneged or turned
+    away: the service-desk route still follows, so the time spent on the Tech Bar is lost.
+    NaN while the visit is unfinished at the horizon or the category has no baseline.
+    """
+    v = site.visits
+    outcome = np.asarray(v.outcome)
+    end = np.asarray(v.end_min)
+    left = np.asarray(v.left_queue_min)
+    spent_min = (
+        np.select(
+            [
+                np.isin(outcome, RESOLVED + (ESCALATED,)),
+                outcome == BALKED,
+                np.isin(outcome, (RENEGED, TURNED_AWAY)),
+            ],
+            [end, v.arrive_min, left],
+            np.nan,
+        )
+        - v.incident_min
+    )
+    spent_days = spent_min / MIN_PER_DAY
+    saved = np.where(np.isin(outcome, RESOLVED), v.baseline_days - spent_days, -spent_days)
+    return np.where(np.isnan(v.baseline_days), np.nan, saved)
+
+
+def _value_ingredients(site: SiteRecord, counted: np.ndarray, scenario: Scenario) -> dict:
+    v = site.visits
+    saved = downtime_saved_days(site)
+    ticket = counted & ~v.induced & ~np.isnan(saved)
+    out = {"saved_days": float(saved[ticket].sum()), "tickets": int(ticket.sum())}
+    for k, d in enumerate(DEVICES):
+        mine = ticket & (v.device == k)
+        out[f"saved_days_{d}"] = float(saved[mine].sum())
+        out[f"tickets_{d}"] = int(mine.sum())
+    hours = out["saved_days"] * scenario.value.hours_lost_per_downtime_day
+    out["officer_hours_saved"] = hours
+    out["value_saved_gbp"] = hours * scenario.value.gbp_per_officer_hour
+    return out
+
+
+def _share_ingredients(site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray) -> dict:
+    """Numerator and denominator of sd_share_taken for one catchment."""
+    v = site.visits
+    resolved = counted & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+    tally, population = site.incidents, site.population
+    if tally is None:  # walk-ins given as a rate: no catchment, no share
+        return {"resolved_sd": int(resolved.sum()), "sd_calls": 0, "population": 0}
+    in_period = tally.incident_min >= rec.warmup_min
+    sd_calls = in_period & tally.would_call_service_desk
+    return {
+        "resolved_sd": int(resolved.sum()),
+        "sd_calls": int(sd_calls.sum()),
+        "population": population,
+    }
+
+
+def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
+    """Σ over opening windows of (last service end of that window's walk-ins − closing time)⁺."""
+    if len(windows) == 0:
+        return 0.0, 0
+    v = site.visits
+    end = np.asarray(v.end_min)
+    done = ~np.isnan(end)
+    w = np.searchsorted(windows[:, 0], v.arrive_min[done], side="right") - 1
+    ok = w >= 0
+    last = np.full(len(windows), -np.inf)
+    np.maximum.at(last, w[ok], end[done][ok])
+    return float(np.maximum(last - windows[:, 1], 0).sum()), len(windows)
+
+
+def pool(parts: list[dict]) -> dict:
+    """Ingredients of several sites as one: waits are concatenated, the largest queue kept,
+    and every other (additive) ingredient summed."""
+    special = {
+        "waits": lambda xs: np.concatenate(xs),
+        "queue_max": max,
+    }
+    return {k: special.get(k, sum)([p[k] for p in parts]) for k in parts[0]}
+
+
+def force_scale(scenario: Scenario, modelled_population: int) -> float:
+    """Factor from the modelled catchments' service-desk calls to the whole force's."""
+    users = scenario.demand.force_users
+    if users is None or modelled_population <= 0 or users <= modelled_population:
+        return 1.0
+    return users / modelled_population

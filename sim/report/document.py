@@ -1,0 +1,26 @@
+"""`techbar report RUN_DIR`: an Excel workbook and a self-contained HTML page from a run's files.
+
+Works on a run, backtest, sweep or sizing folder, using whichever tables it holds; nothing is
+recomputed, so the report shows exactly what the run wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.report.excel import write_excel
+from sim.report.figures import figures
+from sim.report.folder import RunFolder
+from sim.report.html import write_html
+
+
+def write_report(run_dir: Path | str) -> tuple[Path, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, whatever the machine has
+    run = RunFolder.load(run_dir)
+    figs = figures(run)
+    xlsx, html = run.path / "report.xlsx", run.path / "report.html"
+    write_excel(run, xlsx, figs)
+    write_html(run, html, figs)
+    return xlsx, html

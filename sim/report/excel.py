@@ -1,0 +1,223 @@
+"""The Excel workbook of a run folder."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, kpi_table
+from sim.report.folder import HEADLINE, RunFolder, results_table
+from sim.report.run_folder import write_file_atomically
+
+
+def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
+    def build(target: Path) -> None:
+        options = {"options": {"nan_inf_to_errors": True}}
+        with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs=options) as xw:
+            book = xw.book
+            bold = book.add_format({"bold": True})
+            wrap = book.add_format({"text_wrap": True, "valign": "top"})
+            _readme_sheet(xw, run, bold, wrap)
+            if (a := run.get("assumptions")) is not None:
+                _table_sheet(xw, "Assumptions", a)
+            _scenario_sheet(xw, run)
+            summary = run.get("summary")
+            if summary is not None:
+                results = results_table(summary)
+                _table_sheet(xw, "Results", results)
+                _name_headlines(xw, run, results)
+                base = results[results["scenario"] == results["scenario"].iloc[0]]
+                _chart_sheet(xw, base, desks=_desks(run))
+            for name, sheet in (
+                ("comparison", "Comparison with base"),
+                ("recommendation", "Recommendation"),
+                ("sizing", "Sizing"),
+                ("evidence", "Evidence"),
+                ("backtest", "Backtest"),
+                ("replications", "Replications"),
+            ):
+                if (t := run.get(name)) is not None:
+                    _table_sheet(xw, sheet, t)
+            meta = {k: v for k, v in run.manifest.items() if k not in ("scenario", "scenarios")}
+            rows = [
+                (k, json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v)
+                for k, v in _flat(meta).items()
+            ]
+            _table_sheet(xw, "Run metadata", pd.DataFrame(rows, columns=["field", "value"]))
+            if figs:
+                ws = book.add_worksheet("Figures")
+                row = 0
+                for title, png in figs.items():
+                    ws.write(row, 0, title, bold)
+                    ws.insert_image(row + 1, 0, f"{title}.png", {"image_data": io.BytesIO(png)})
+                    row += 28
+
+    write_file_atomically(path, build)
+
+
+def _desks(run: RunFolder) -> list[str]:
+    return [s["name"] for s in run.scenario.get("sites", [])]
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _readme_sheet(xw, run: RunFolder, bold, wrap) -> None:
+    ws = xw.book.add_worksheet("README")
+    xw.sheets["README"] = ws
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 1, 100)
+    lines = [
+        ("techbar-sim report", ""),
+        ("what", f"{run.kind} '{run.name}'"),
+        ("created", str(run.manifest.get("created", ""))),
+        ("replications", str(run.manifest.get("replications", ""))),
+        ("seed", str(run.manifest.get("seed", ""))),
+        (
+            "how to read",
+            "Every KPI is a mean over independent replications with a 95 % "
+            "t-interval (ci_low, ci_high) and n replications. Headline results (site ALL) are "
+            "named ranges, e.g. =ALL_wait_mean_min. Inputs and their sources are in Assumptions: "
+            "[seed] business case or delivery summary, [S] published elsewhere, [D] derived, "
+            "[A] assumption, [set] set on the command line, [default] model default.",
+        ),
+        ("", ""),
+        ("KPI", "unit — meaning"),
+    ]
+    lines += [(r.metric, f"{r.unit} — {r.meaning}") for r in kpi_table().itertuples()]
+    for i, (a, b) in enumerate(lines):
+        ws.write(i, 0, a, bold if i in (0, 7) else None)
+        ws.write(i, 1, b, wrap)
+
+
+def _table_sheet(xw, sheet: str, df: pd.DataFrame) -> None:
+    df = df.reset_index(drop=True)
+    df.to_excel(xw, sheet_name=sheet, index=False, startrow=0)
+    ws = xw.sheets[sheet]
+    n_rows, n_cols = df.shape
+    if n_cols:
+        ws.add_table(
+            0,
+            0,
+            max(n_rows, 1),
+            n_cols - 1,
+            {
+                "columns": [{"header": str(c)} for c in df.columns],
+                "style": "Table Style Light 9",
+                "name": _table_name(sheet),
+            },
+        )
+        for j, c in enumerate(df.columns):
+            width = min(max(len(str(c)), *(len(str(x)) for x in df[c].head(50))) + 2, 60)
+            ws.set_column(j, j, width)
+        ws.freeze_panes(1, 0)
+
+
+def _table_name(sheet: str) -> str:
+    return "tbl_" + "".join(ch if ch.isalnum() else "_" for ch in sheet)
+
+
+def _name_headlines(xw, run: RunFolder, results: pd.DataFrame) -> None:
+    """Named ranges (e.g. ALL_wait_mean_min) on the base scenario's ALL results."""
+    first = results["scenario"].iloc[0]
+    col = results.columns.get_loc("mean")
+    for i, row in results.reset_index(drop=True).iterrows():
+        if row["scenario"] == first and row["site"] == ALL and row["metric"] in HEADLINE:
+            cell = f"'Results'!${_col_letter(col)}${i + 2}"
+            xw.book.define_name(f"ALL_{row['metric']}", f"={cell}")
+
+
+def _col_letter(j: int) -> str:
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(j)
+
+
+def _chart_sheet(xw, results: pd.DataFrame, desks: list[str]) -> None:
+    """Charts with 95 % CI error bars: mean wait per site, downtime saved by device."""
+    book = xw.book
+    ws = book.add_worksheet("Charts")
+    xw.sheets["Charts"] = ws
+    specs = [
+        (
+            "Mean wait per site (minutes, 95 % CI)",
+            "wait_mean_min",
+            [*desks, ALL_DESKS, ALL_POPUPS, ALL],
+        ),
+        ("Downtime saved per ticket by device (days, 95 % CI)", None, None),
+    ]
+    row = 0
+    for title, metric, sites in specs:
+        if metric is not None:
+            d = results[(results["metric"] == metric) & results["site"].isin(sites)]
+            labels = list(d["site"])
+        else:
+            metrics = ["downtime_saved_days_per_ticket"] + [
+                f"downtime_saved_days_per_ticket_{x}" for x in ("laptop", "tablet", "smartphone")
+            ]
+            site = ALL_DESKS if ALL_DESKS in set(results["site"]) else ALL
+            d = results[(results["site"] == site) & results["metric"].isin(metrics)]
+            labels = list(
+                d["metric"]
+                .str.replace("downtime_saved_days_per_ticket", "all")
+                .str.replace("all_", "")
+            )
+        keep = d["mean"].notna().to_numpy()
+        d, labels = d[keep], [lab for lab, k in zip(labels, keep, strict=True) if k]
+        if d.empty:
+            continue
+        ws.write_row(row, 0, ["label", "mean", "minus", "plus"])
+        for i, (lab, m, lo, hi) in enumerate(
+            zip(labels, d["mean"], d["ci_low"], d["ci_high"], strict=True), start=1
+        ):
+            ws.write_row(row + i, 0, [lab, m, _nz(m - lo), _nz(hi - m)])
+        first, last = row + 1, row + len(d)
+        chart = book.add_chart({"type": "column"})
+        chart.add_series(
+            {
+                "name": title,
+                "categories": ["Charts", first, 0, last, 0],
+                "values": ["Charts", first, 1, last, 1],
+                "y_error_bars": {
+                    "type": "custom",
+                    "minus_values": ["Charts", first, 2, last, 2],
+                    "plus_values": ["Charts", first, 3, last, 3],
+                },
+            }
+        )
+        chart.set_title({"name": title})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 760, "height": 360})
+        ws.insert_chart(row, 5, chart)
+        row = max(last + 2, row + 20)
+
+
+def _nz(x: float) -> float:
+    return 0.0 if pd.isna(x) else float(x)
+
+
+def _scenario_sheet(xw, run: RunFolder) -> None:
+    scen = run.scenario
+    frames = []
+    if scen.get("sites"):
+        frames.append(("Permanent desks", pd.json_normalize(scen["sites"])))
+    if scen.get("popups"):
+        frames.append(("Pop-up locations", pd.json_normalize(scen["popups"])))
+    ws = xw.book.add_worksheet("Scenario")
+    xw.sheets["Scenario"] = ws
+    row = 0
+    for title, df in frames:
+        ws.write(row, 0, title)
+        df = df.map(lambda x: json.dumps(x) if isinstance(x, list | dict) else x)
+        df.to_excel(xw, sheet_name="Scenario", index=False, startrow=row + 1)
+        row += len(df) + 4

@@ -1,0 +1,93 @@
+"""The self-contained HTML page of a run folder."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from sim.kpis import ALL, KPIS, kpi_table
+from sim.report.folder import HEADLINE, SITE_KPIS, RunFolder
+from sim.report.run_folder import write_file_atomically
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def write_html(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    template = env.get_template("report.html.j2")
+    summary = run.base_summary()
+    headline, site_rows = [], []
+    if summary is not None:
+        s = summary.set_index(["site", "metric"])
+        for m in HEADLINE:
+            if (ALL, m) in s.index:
+                r = s.loc[(ALL, m)]
+                headline.append(
+                    {
+                        "metric": m,
+                        "unit": KPIS[m].unit,
+                        "meaning": KPIS[m].meaning,
+                        "mean": fmt(r["mean"]),
+                        "ci": f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}",
+                        "n": int(r["n"]),
+                    }
+                )
+        sites = list(dict.fromkeys(summary["site"]))
+        for site in sites:
+            cells = []
+            for m in SITE_KPIS:
+                r = s.loc[(site, m)] if (site, m) in s.index else None
+                cells.append(
+                    "–" if r is None else f"{fmt(r['mean'])} ± {fmt(r['ci_high'] - r['mean'])}"
+                )
+            site_rows.append({"site": site, "cells": cells})
+    scen = run.scenario
+    html = template.render(
+        title=f"Tech Bar simulation — {run.kind} '{run.name}'",
+        run=run,
+        kind=run.kind,
+        manifest_json=json.dumps(run.manifest, indent=2, ensure_ascii=False),
+        headline=headline,
+        site_kpis=SITE_KPIS,
+        site_rows=site_rows,
+        figures=[(t, base64.b64encode(p).decode("ascii")) for t, p in figs.items()],
+        assumptions=_records(run.get("assumptions")),
+        comparison=_records(_main_comparison(run.get("comparison"))),
+        recommendation=_records(run.get("recommendation")),
+        sizing=_records(run.get("sizing")),
+        backtest=_records(run.get("backtest")),
+        kpis=kpi_table().to_dict("records"),
+        scenario=scen,
+        n_sites=len(scen.get("sites", [])),
+        n_popups=len(scen.get("popups", [])),
+    )
+    write_file_atomically(path, lambda target: target.write_text(html, encoding="utf-8"))
+
+
+def _main_comparison(c: pd.DataFrame | None) -> pd.DataFrame | None:
+    if c is None:
+        return None
+    return c[(c["site"] == ALL) & c["metric"].isin(HEADLINE)]
+
+
+def _records(df: pd.DataFrame | None) -> list[dict]:
+    if df is None:
+        return []
+    return [{k: fmt(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def fmt(x) -> str:
+    if isinstance(x, bool) or x is None:
+        return str(x)
+    if isinstance(x, float | int):
+        if pd.isna(x):
+            return "–"
+        if isinstance(x, int) or float(x).is_integer() and abs(x) >= 100:
+            return f"{x:,.0f}"
+        a = abs(x)
+        return f"{x:,.0f}" if a >= 1000 else f"{x:.1f}" if a >= 10 else f"{x:.3f}"
+    return str(x)

@@ -1,0 +1,66 @@
+"""The scenario: every input of a run, validated and immutable (``schema``), loaded from TOML
+with overrides (``loading``); bad input is one message naming the key (``errors``)."""
+
+from sim.scenario.errors import (
+    ScenarioError,
+    explain,
+)
+from sim.scenario.loading import (
+    apply_override,
+    default_scenario_path,
+    load_scenario,
+    parse_override,
+    read_toml,
+    scenario_to_dict,
+    validate,
+)
+from sim.scenario.schema import (
+    DEFAULT_SCENARIO,
+    DEVICES,
+    Adoption,
+    Break,
+    Category,
+    Demand,
+    Device,
+    NonNegFloat,
+    Popup,
+    Probability,
+    Scenario,
+    Service,
+    Site,
+    Stock,
+    Tier,
+    TimeOfDay,
+    Value,
+    Weekday,
+)
+
+__all__ = [
+    "Adoption",
+    "Break",
+    "Category",
+    "DEFAULT_SCENARIO",
+    "DEVICES",
+    "Demand",
+    "Device",
+    "NonNegFloat",
+    "Popup",
+    "Probability",
+    "Scenario",
+    "ScenarioError",
+    "Service",
+    "Site",
+    "Stock",
+    "Tier",
+    "TimeOfDay",
+    "Value",
+    "Weekday",
+    "apply_override",
+    "default_scenario_path",
+    "explain",
+    "load_scenario",
+    "parse_override",
+    "read_toml",
+    "scenario_to_dict",
+    "validate",
+]

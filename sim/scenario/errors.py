@@ -1,0 +1,116 @@
+"""Bad scenario input as one message that names the key and says what is allowed."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ValidationError,
+)
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input: the message names the key (or file) and what is allowed."""
+
+
+def explain(exc: ValidationError, data: dict[str, Any], source: str, root: type[BaseModel]) -> str:
+    lines, seen = [], set()
+    for err in exc.errors():
+        path = _input_path(err["loc"], data, keep_last=err["type"] == "missing")
+        key = ".".join(map(str, path)) or "(top level)"
+        text = err["msg"].removeprefix("Value error, ")
+        named = re.match(r"^([A-Za-z_][\w.]*): (.*)$", text, re.S)
+        if not path and named:  # a whole-scenario check names its key itself
+            key, text = named.groups()
+        if key in seen:
+            continue
+        seen.add(key)
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(path[:-1], data, root)
+            msg = f"unknown key '{key}'" + (
+                f"; allowed here: {', '.join(allowed)}" if allowed else ""
+            )
+        elif err["type"] == "missing":
+            msg = f"key '{key}' is required"
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            msg = f"key '{key}': {text}{shown}"
+        lines.append(msg)
+    head = f"invalid scenario ({source}): "
+    return head + lines[0] if len(lines) == 1 else head + "\n  " + "\n  ".join(lines)
+
+
+def _input_path(loc: tuple, data: Any, keep_last: bool) -> list:
+    """The part of a pydantic error location that names keys of the input (drops union tags)."""
+    path, node = [], data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            path.append(part)
+            node = node[part]
+        elif keep_last and i == len(loc) - 1:
+            path.append(part)
+    return path
+
+
+def _allowed_keys(path: list, data: Any, root: type[BaseModel]) -> list[str]:
+    """Field names accepted at `path` of the scenario (best effort, for error messages)."""
+    model: Any = root
+    node = data
+    for part in path:
+        node = node[part] if isinstance(node, dict | list) else None
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            info = model.model_fields.get(part)
+            if info is None:
+                return []
+            model = info.annotation
+        else:
+            model = _inner(model, node)
+        model = _resolve(model, node)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _inner(tp: Any, node: Any) -> Any:
+    """Element type of list[X] / dict[str, X]."""
+    args = typing.get_args(tp)
+    return args[-1] if args else tp
+
+
+def _resolve(tp: Any, node: Any) -> Any:
+    """Strip Optional/Annotated and pick a union member matching `node` (by 'dist' tag)."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            tag = node.get("dist") if isinstance(node, dict) else None
+            tagged = (
+                [
+                    m
+                    for m in models
+                    if tag and tag in typing.get_args(m.model_fields["dist"].annotation)
+                ]
+                if tag
+                else []
+            )
+            containers = [m for m in members if typing.get_origin(m) in (list, dict)]
+            if tagged:
+                tp = tagged[0]
+            elif isinstance(node, list | dict) and containers and not models:
+                tp = containers[0]
+            elif models:
+                tp = models[0]
+            else:
+                return members[0] if members else tp
+        else:
+            return tp
