@@ -17,6 +17,7 @@ run: $(STAMP)  ## simulate the embedded default scenario
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/lint-imports
 
 test: lint  ## lint, then the whole test suite (unit, functional, validation, backtest, notebooks)
 	$(BIN)/pytest --nbmake tests notebooks
