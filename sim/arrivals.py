@@ -15,8 +15,9 @@ Channels:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -75,10 +76,14 @@ def hour_of_week_weights(scenario: Scenario) -> np.ndarray:
 class Catchment(Protocol):
     """Users attached to a desk or a pop-up location."""
 
-    name: str
-    population: int
-    fleet: dict[str, int]
-    opened: dt.date | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def population(self) -> int: ...
+    @property
+    def fleet(self) -> Mapping[Any, int]: ...
+    @property
+    def opened(self) -> dt.date | None: ...
 
 
 def annual_incidents(scenario: Scenario, site: Catchment) -> np.ndarray:
@@ -88,6 +93,7 @@ def annual_incidents(scenario: Scenario, site: Catchment) -> np.ndarray:
         if cat.rate_per_user_year is not None:
             out.append(site.population * cat.rate_per_user_year)
         else:
+            assert cat.device is not None and cat.rate_per_device_year is not None  # schema
             out.append(site.fleet.get(cat.device, 0) * cat.rate_per_device_year)
     return np.asarray(out, float)
 
@@ -114,7 +120,7 @@ def poisson_times(rng: np.random.Generator, rate_per_hour: np.ndarray, n_hours: 
 
 
 def time_of_day_offsets(
-    rng: np.random.Generator, hour_weights: np.ndarray, open_min: int, close_min: int, n: int
+    rng: np.random.Generator, hour_weights: Sequence[float], open_min: int, close_min: int, n: int
 ) -> np.ndarray:
     """Minutes after opening, drawn from the hour-of-day profile restricted to [open, close)."""
     edges = np.unique(
@@ -246,8 +252,10 @@ def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
     quick what-ifs; replaces population-driven demand at that desk."""
     horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
     rate = site.walkin_rate_per_hour
+    assert rate is not None  # only desks with a walk-in rate come here
     rng = streams(f"arrivals/{site.name}")
     if site.walkin_process == "regular":
+        assert not isinstance(rate, list)  # the schema refuses hourly rates for 'regular'
         t = np.arange(0.0, horizon_min, MIN_PER_HOUR / rate)
     else:
         per_hour = np.asarray(rate if isinstance(rate, list) else [rate], float)

@@ -63,7 +63,7 @@ def swap_stock(
     return [
         StockPool(
             env,
-            site.swap_stock.get(device, 0),
+            site.swap_stock.get(device, 0),  # type: ignore[call-overload]
             scenario.stock.repair_days,
             streams(f"repair/{site.name}/{device}"),
             review,

@@ -18,7 +18,10 @@ says when and how many). Every change of engineers on duty is logged for utilisa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import cast
 
 import numpy as np
 import simpy
@@ -29,18 +32,22 @@ from sim.scenario import DEVICES, Scenario
 from sim.stock import StockPool
 from sim.streams import Streams
 
-# visitor outcomes
-QUEUEING, IN_SERVICE, FIXED, ESCALATED, SWAPPED, BALKED, RENEGED, TURNED_AWAY = range(8)
-OUTCOME_NAMES = (
-    "queueing",
-    "in_service",
-    "fixed",
-    "escalated",
-    "swapped",
-    "balked",
-    "reneged",
-    "turned_away",
-)
+
+class Outcome(IntEnum):
+    """What became of a visitor (stored as small integers in the visit records)."""
+
+    QUEUEING = 0
+    IN_SERVICE = 1
+    FIXED = 2
+    ESCALATED = 3
+    SWAPPED = 4
+    BALKED = 5
+    RENEGED = 6
+    TURNED_AWAY = 7
+
+
+QUEUEING, IN_SERVICE, FIXED, ESCALATED, SWAPPED, BALKED, RENEGED, TURNED_AWAY = Outcome
+OUTCOME_NAMES = tuple(o.name.lower() for o in Outcome)
 SERVED_OUTCOMES = (IN_SERVICE, FIXED, ESCALATED, SWAPPED)
 OFF_DUTY_PRIORITY, VISITOR_PRIORITY = -1, 0
 NO_DEVICE = -1
@@ -133,7 +140,7 @@ class Desk:
         windows: np.ndarray,
         roster: tuple[np.ndarray, np.ndarray],
         stock: list[StockPool],
-        absences: list[Absence] = (),
+        absences: Sequence[Absence] = (),
     ):
         self.env = env
         self.name = name
@@ -174,7 +181,7 @@ class Desk:
 
     def _roster(self):
         """Hold (capacity − rostered) engineers off duty, changing at each roster change."""
-        env, off = self.env, []
+        env, off = self.env, list[simpy.resources.resource.PriorityRequest]()
         for t, rostered in zip(
             self.roster_times.tolist(), self.roster_values.tolist(), strict=True
         ):
@@ -196,6 +203,7 @@ class Desk:
             for req in reqs:
                 env.process(self._break(req, absence.duration_min))
         else:
+            assert absence.end_min is not None  # an absence has an end or a duration
             if absence.end_min > env.now:
                 yield env.timeout(absence.end_min - env.now)
             for req in reqs:
@@ -206,9 +214,10 @@ class Desk:
         yield self.env.timeout(duration_min)
         self._back_on_duty(req)
 
-    def _go_off_duty(self) -> simpy.resources.resource.Request:
+    def _go_off_duty(self) -> simpy.resources.resource.PriorityRequest:
         """A high-priority request: takes the next engineer to finish with a visitor."""
-        req = self.engineers.request(priority=OFF_DUTY_PRIORITY, preempt=False)
+        engineers = cast(simpy.PriorityResource, self.engineers)  # rosters that vary only
+        req = engineers.request(priority=OFF_DUTY_PRIORITY, preempt=False)
         req.callbacks.append(self._log_off_duty)
         return req
 
@@ -240,7 +249,7 @@ class Desk:
             v.outcome[i] = BALKED
             return
         req = (
-            self.engineers.request(priority=VISITOR_PRIORITY)
+            cast(simpy.PriorityResource, self.engineers).request(priority=VISITOR_PRIORITY)
             if self.varies
             else self.engineers.request()
         )

@@ -3,6 +3,9 @@ waits), and ingredients pooled over sites."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR
@@ -189,8 +192,8 @@ def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
 def pool(parts: list[dict]) -> dict:
     """Ingredients of several sites as one: waits are concatenated, the largest queue kept,
     and every other (additive) ingredient summed."""
-    special = {
-        "waits": lambda xs: np.concatenate(xs),
+    special: dict[str, Callable[[list[Any]], Any]] = {
+        "waits": np.concatenate,
         "queue_max": max,
     }
     return {k: special.get(k, sum)([p[k] for p in parts]) for k in parts[0]}

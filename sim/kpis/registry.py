@@ -40,6 +40,10 @@ def _quantile(waits: np.ndarray, q: float) -> float:
     return float(np.quantile(waits, q)) if len(waits) else float("nan")
 
 
+def _saved_days_per_ticket(device: str) -> Callable[[dict], float]:
+    return lambda g: _ratio(g[f"saved_days_{device}"], g[f"tickets_{device}"])
+
+
 KPIS: dict[str, KPI] = {
     k.name: k
     for k in [
@@ -159,7 +163,7 @@ KPIS: dict[str, KPI] = {
                 f"downtime_saved_days_per_ticket_{d}",
                 "days",
                 f"mean downtime saved per walk-in ticket about a {d}",
-                lambda g, d=d: _ratio(g[f"saved_days_{d}"], g[f"tickets_{d}"]),
+                _saved_days_per_ticket(d),
             )
             for d in DEVICES
         ],

@@ -3,6 +3,8 @@ histogram and stock levels."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -69,7 +71,7 @@ def weekly(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     n_weeks = scenario.horizon_weeks
     first = scenario.warmup_weeks
     rows = []
-    totals = {"walkins": 0, "resolved": 0, "calls": 0}
+    totals: dict[str, Any] = {"walkins": 0, "resolved": 0, "calls": 0}
     population = 0
     for s in rec.sites:
         v = s.visits
@@ -114,7 +116,7 @@ def wait_histogram(rec: ReplicationRecord) -> pd.DataFrame:
     """Share of visitors seen (after the warm-up) whose wait fell in each band, per site and for
     ALL: the wait distribution, comparable across replications."""
     rows = []
-    pooled = []
+    pooled: list[np.ndarray] = []
     edges = np.asarray(WAIT_BINS_MIN, float)
     for s in [*rec.sites, None]:
         if s is None:

@@ -1,0 +1,274 @@
+"""The public Python API: what a notebook or script uses, exported from ``sim``.
+
+Each function returns a result with ``.summary()`` (a tidy DataFrame: one row per scenario,
+site and metric with mean, std, 95 % CI and n) and ``.write(dir)`` (the same files the
+``techbar`` command writes, so ``techbar report DIR`` works on them). Overrides are data:
+a mapping ``{"sites.0.engineers": 3}`` or ``(key, value)`` pairs; nothing is parsed from text
+except the command line's ``KEY=VALUE`` strings, which are accepted too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiment.backtest import backtest_table
+from sim.experiment.runner import RunOutput
+from sim.experiment.runner import run as _run
+from sim.experiment.sizing import SizingOutput, Target
+from sim.experiment.sizing import size as _size
+from sim.experiment.sweep import SweepOutput, load_experiment, paired_comparison
+from sim.experiment.sweep import sweep as _sweep
+from sim.report.assumptions import register_for
+from sim.report.run_folder import provenance, write_outputs, write_run, write_table
+from sim.scenario import Scenario, load_scenario, scenario_to_dict
+
+Overrides = Mapping[str, Any] | Iterable[tuple[str, Any] | str] | None
+
+
+def _override_keys(overrides: Overrides) -> list[str]:
+    """The overrides as the assumptions register records them (which keys were set)."""
+    if overrides is None:
+        return []
+    items = overrides.items() if isinstance(overrides, Mapping) else overrides
+    out = []
+    for item in items:
+        out.append(item if isinstance(item, str) else f"{item[0]}={item[1]!r}")
+    return out
+
+
+@dataclass
+class RunResult:
+    """Replications of one scenario: KPIs per replication and their summaries."""
+
+    output: RunOutput
+    source: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.output.scenario
+
+    def summary(self) -> pd.DataFrame:
+        """scenario, site, metric, mean, std, ci_low, ci_high, n."""
+        return self.output.summary()
+
+    def replications(self) -> pd.DataFrame:
+        """replication, site, metric, value: the KPIs of each replication."""
+        return self.output.kpis.copy()
+
+    def queue_profile(self) -> pd.DataFrame:
+        return self.output.queue_profile()
+
+    def weekly_series(self) -> pd.DataFrame:
+        return self.output.weekly_series()
+
+    def wait_distribution(self) -> pd.DataFrame:
+        return self.output.wait_distribution()
+
+    def stock_on_hand(self) -> pd.DataFrame:
+        return self.output.stock_on_hand()
+
+    def write(self, out_dir: Path | str) -> Path:
+        """Write the run folder (summary.csv, replications.csv, manifest.json, ...)."""
+        assumptions = register_for(self.source, self.scenario, self.overrides)
+        write_run(Path(out_dir), self.output, self.wall_time_s, [], None, assumptions)
+        return Path(out_dir)
+
+
+@dataclass
+class BacktestResult(RunResult):
+    """A run of the scenario with the published outcomes beside the simulated ones."""
+
+    def table(self) -> pd.DataFrame:
+        """outcome, metric, site, published, tolerance, simulated mean, CI, within_tolerance."""
+        return backtest_table(self.output)
+
+    def write(self, out_dir: Path | str) -> Path:
+        out = super().write(out_dir)
+        write_table(out / "backtest.csv", self.table())
+        return out
+
+
+@dataclass
+class SweepResult:
+    """Every scenario of an experiment at the same seed, and their paired differences."""
+
+    output: SweepOutput
+    wall_time_s: float = 0.0
+
+    def summary(self) -> pd.DataFrame:
+        return self.output.summary()
+
+    def comparison(self) -> pd.DataFrame:
+        """Each scenario minus the base, replication by replication, with 95 % CIs."""
+        return self.output.comparison()
+
+    def write(self, out_dir: Path | str) -> Path:
+        plan = self.output.plan
+        exp = plan.experiment
+        tables = {
+            "summary.csv": self.summary(),
+            "assumptions.csv": register_for(None, plan.scenarios[0], list(exp.set)),
+            "comparison.csv": self.comparison(),
+            "replications.csv": self.output.replications(),
+            "scenarios.csv": self.output.scenario_table(),
+        }
+        meta = {
+            "experiment": exp.model_dump(mode="json"),
+            "seed": self.output.seed,
+            "replications": self.output.runs[0].replications,
+            **provenance(self.wall_time_s, []),
+            "scenarios": {s.name: scenario_to_dict(s) for s in plan.scenarios},
+        }
+        write_outputs(Path(out_dir), tables, meta)
+        return Path(out_dir)
+
+
+@dataclass
+class SizingResult:
+    """The fewest engineers per desk meeting the targets, with the evidence."""
+
+    output: SizingOutput
+    targets: list[Target]
+    seed: int
+    reps: int
+    wall_time_s: float = 0.0
+
+    @property
+    def recommendation(self) -> pd.DataFrame:
+        return self.output.recommendation
+
+    def summary(self) -> pd.DataFrame:
+        """The evidence: every KPI with its CI at every staffing level tried."""
+        return self.output.evidence
+
+    def write(self, out_dir: Path | str) -> Path:
+        tables = {
+            "recommendation.csv": self.output.recommendation,
+            "sizing.csv": self.output.detail,
+            "evidence.csv": self.output.evidence,
+        }
+        meta = {
+            "seed": self.seed,
+            "replications": self.reps,
+            "targets": [str(t) for t in self.targets],
+            **provenance(self.wall_time_s, []),
+        }
+        write_outputs(Path(out_dir), tables, meta)
+        return Path(out_dir)
+
+
+def _scenario(scenario: Scenario | Path | str | None, overrides: Overrides) -> Scenario:
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise TypeError("give overrides to load_scenario, not with a loaded Scenario")
+        return scenario
+    return load_scenario(scenario, _as_list(overrides))
+
+
+def _as_list(overrides: Overrides) -> list:
+    if overrides is None:
+        return []
+    if isinstance(overrides, Mapping):
+        return list(overrides.items())
+    return list(overrides)
+
+
+def run(
+    scenario: Scenario | Path | str | None = None,
+    reps: int = 10,
+    seed: int = 1,
+    workers: int = 1,
+    *,
+    overrides: Overrides = None,
+    trace: bool = False,
+    progress: bool = False,
+    dask: str | None = None,
+) -> RunResult:
+    """Run `reps` replications of a scenario (a loaded Scenario, a TOML path, or None for the
+    embedded default). Results do not depend on `workers` or the executor."""
+    s = _scenario(scenario, overrides)
+    t0 = time.perf_counter()
+    out = _run(s, seed, reps, workers=workers, trace=trace, progress=progress, dask=dask)
+    source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
+    return RunResult(out, source, _override_keys(overrides), time.perf_counter() - t0)
+
+
+def compare(base: RunResult, *others: RunResult) -> pd.DataFrame:
+    """Paired differences (other − base) per scenario, site and metric with 95 % CIs. The runs
+    must share seed and replications (common random numbers)."""
+    for o in others:
+        if (o.output.seed, o.output.replications) != (base.output.seed, base.output.replications):
+            raise ValueError("compare: runs must have the same seed and replications")
+    return paired_comparison(base.output, [o.output for o in others])
+
+
+def sweep(
+    experiment: Path | str,
+    reps: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    *,
+    progress: bool = False,
+    dask: str | None = None,
+) -> SweepResult:
+    """Every scenario of an experiment file at the same seed, compared with its base."""
+    plan = load_experiment(experiment)
+    t0 = time.perf_counter()
+    n = plan.experiment.reps if reps is None else reps
+    out = _sweep(
+        plan,
+        plan.experiment.seed if seed is None else seed,
+        n,
+        workers=workers,
+        progress=progress,
+        dask=dask,
+    )
+    return SweepResult(out, time.perf_counter() - t0)
+
+
+def size(
+    scenario: Scenario | Path | str | None = None,
+    targets: Iterable[str | Target] = ("service_level>=0.8",),
+    reps: int = 10,
+    seed: int = 1,
+    workers: int = 1,
+    *,
+    overrides: Overrides = None,
+    max_engineers: int = 12,
+    progress: bool = False,
+) -> SizingResult:
+    """The fewest engineers at each desk meeting every target, e.g. ``"service_level>=0.8"``."""
+    s = _scenario(scenario, overrides)
+    ts = [t if isinstance(t, Target) else Target.parse(t) for t in targets]
+    t0 = time.perf_counter()
+    out = _size(s, ts, seed, reps, max_engineers=max_engineers, workers=workers, progress=progress)
+    return SizingResult(out, ts, seed, reps, time.perf_counter() - t0)
+
+
+def backtest(
+    scenario: Scenario | Path | str | None = None,
+    reps: int = 20,
+    seed: int = 1,
+    workers: int = 1,
+    *,
+    overrides: Overrides = None,
+    progress: bool = False,
+) -> BacktestResult:
+    """The published outcomes beside the simulated ones, with 95 % CIs."""
+    r = run(scenario, reps, seed, workers, overrides=overrides, progress=progress)
+    return BacktestResult(r.output, r.source, r.overrides, r.wall_time_s)
+
+
+def report(run_dir: Path | str) -> tuple[Path, Path]:
+    """Write report.xlsx and report.html into a run folder; return their paths."""
+    from sim.report.document import write_report  # plotting libraries load only here
+
+    return write_report(run_dir)
