@@ -92,6 +92,34 @@ def pollaczek_khinchine_wq(lam: float, es: float, es2: float) -> float:
     return lam * es2 / (2 * (1 - rho))
 
 
+class MMcK:
+    """M/M/c/K: at most K in the system (c serving, K − c waiting); arrivals finding it full are
+    lost. The desk's balking at ``balk_queue`` waiting is this queue with K = c + balk_queue."""
+
+    def __init__(self, lam: float, mu: float, c: int, k: int):
+        if k < c:
+            raise ValueError("K must be at least c")
+        self.lam, self.mu, self.c, self.k = lam, mu, c, k
+        n = np.arange(k + 1)
+        log_terms = np.cumsum(np.r_[0.0, np.log(lam / (mu * np.minimum(n[1:], c)))])
+        w = np.exp(log_terms - log_terms.max())
+        self.p = w / w.sum()  # stationary distribution of the number in the system
+
+    @property
+    def p_block(self) -> float:
+        return float(self.p[self.k])
+
+    @property
+    def lq(self) -> float:
+        n = np.arange(self.k + 1)
+        return float((np.maximum(n - self.c, 0) * self.p).sum())
+
+    @property
+    def wq_admitted(self) -> float:
+        """Mean wait of those admitted (Little's law on the admitted stream)."""
+        return self.lq / (self.lam * (1 - self.p_block))
+
+
 @dataclass(frozen=True)
 class ErlangA:
     """M/M/c+M: exponential patience with rate θ; solved as a truncated birth–death chain."""

@@ -74,6 +74,10 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     outcome = np.asarray(v.outcome)[counted]
     waits = (np.asarray(v.start_min) - v.arrive_min)[counted]
     served = np.isin(outcome, SERVED_OUTCOMES)
+    left_queue = (np.asarray(v.left_queue_min) - v.arrive_min)[counted]
+    gave_up = (outcome == RENEGED) | (outcome == TURNED_AWAY)
+    wait_all = np.where(served, waits, np.where(gave_up, left_queue, 0.0))
+    decided = outcome != QUEUEING  # still queueing at the horizon: wait not yet known
     waits = waits[served]
 
     windows = measured_windows(site, t0, t1)
@@ -96,6 +100,8 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
         "turned_away": int((outcome == TURNED_AWAY).sum()),
         "queueing_end": int((outcome == QUEUEING).sum()),
         "within_target": int((waits <= sl_target_min).sum()),
+        "wait_all_sum": float(wait_all[decided].sum()),
+        "wait_all_n": int(decided.sum()),
         "fixed": int((outcome == FIXED).sum()),
         "swapped": int((outcome == SWAPPED).sum()),
         "escalated": int((outcome == ESCALATED).sum()),

@@ -63,6 +63,25 @@ KPIS: dict[str, KPI] = {
             lambda g: g["turned_away"],
         ),
         KPI(
+            "balk_rate",
+            "share",
+            "share of walk-ins who left at once on seeing the queue",
+            lambda g: _ratio(g["balked"], g["walkins"]),
+        ),
+        KPI(
+            "renege_rate",
+            "share",
+            "share of walk-ins who gave up waiting",
+            lambda g: _ratio(g["reneged"], g["walkins"]),
+        ),
+        KPI(
+            "wait_all_mean_min",
+            "min",
+            "mean time in the queue of every walk-in: those seen until seen, those who gave up "
+            "or were turned away until they left, those who balked 0 (Erlang A's Wq)",
+            lambda g: _ratio(g["wait_all_sum"], g["wait_all_n"]),
+        ),
+        KPI(
             "wait_mean_min",
             "min",
             "mean wait from walking in to being seen, of those seen",

@@ -3,7 +3,7 @@ one desk open around the clock, Poisson walk-ins, FCFS, no breaks."""
 
 import pytest
 
-from sim.analytic import ErlangA, MMc, pollaczek_khinchine_wq
+from sim.analytic import ErlangA, MMc, MMcK, pollaczek_khinchine_wq
 from sim.scenario import load_scenario
 from tests.validation.helpers import assert_agrees, kpi_samples
 
@@ -117,14 +117,42 @@ def test_tier_mixture_service_matches_allen_cunneen(mmc_path):
     assert_agrees(kpi_samples(s, reps=20)["wait_mean_min"], expected, 0.10, "Wq, tier mix")
 
 
-def test_reneging_matches_erlang_a(mmc_path):
-    lam, mu, c, patience_min = 4.0, 1.5, 3, 30.0
+@pytest.mark.parametrize(
+    "lam",
+    [
+        pytest.param(4.0, id="rho0.89"),
+        pytest.param(5.85, id="overloaded-rho1.3"),
+        pytest.param(9.0, id="overloaded-rho2"),
+    ],
+)
+def test_reneging_and_the_wait_of_everyone_match_erlang_a(mmc_path, lam):
+    """Erlang A (M/M/c+M) holds below and above saturation: the share reneging, the mean
+    wait of every arrival (served or not) and Lq."""
+    mu, c, patience_min = 1.5, 3, 30.0
     s = mmc_scenario(
         mmc_path, lam, mu, c, 9, f'service.patience_min={{dist="exponential", mean={patience_min}}}'
     )
     e = ErlangA(lam, mu, c, theta=MIN_PER_HOUR / patience_min)
     k = kpi_samples(s, reps=20)
-    assert_agrees(k["reneged"] / k["walkins"], e.p_abandon, 0.02, "P(renege)")
+    assert_agrees(k["renege_rate"], e.p_abandon, 0.02, "P(renege)")
+    assert_agrees(k["wait_all_mean_min"], e.wq * MIN_PER_HOUR, 0.02, "Wq of all arrivals")
     # Lq = λ·Wq over all arrivals (served and reneging)
     assert_agrees(k["queue_len_mean"], e.lq, 0.02, "Lq")
     assert_agrees(1 - k["utilisation"] * c / (lam / mu), e.p_abandon, 0.05, "1 − served load")
+    assert (k["balk_rate"] == 0).all()  # no balking configured
+
+
+@pytest.mark.parametrize(
+    "lam, balk_queue",
+    [pytest.param(4.0, 2, id="rho0.89-K5"), pytest.param(6.0, 3, id="overloaded-rho1.3-K6")],
+)
+def test_balking_at_a_full_queue_matches_mmck(mmc_path, lam, balk_queue):
+    """Balking when `balk_queue` are waiting is M/M/c/K with K = c + balk_queue: the share
+    balking is P(K in system), Lq and the wait of those seen follow."""
+    mu, c = 1.5, 3
+    s = mmc_scenario(mmc_path, lam, mu, c, 9, f"service.balk_queue={balk_queue}")
+    q = MMcK(lam, mu, c, c + balk_queue)
+    k = kpi_samples(s, reps=20)
+    assert_agrees(k["balk_rate"], q.p_block, 0.02, "P(balk)")
+    assert_agrees(k["queue_len_mean"], q.lq, 0.02, "Lq")
+    assert_agrees(k["wait_mean_min"], q.wq_admitted * MIN_PER_HOUR, 0.02, "Wq of those seen")
