@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,8 @@ class KPI:
     unit: str
     meaning: str
     formula: Callable[[dict], float]
+    title: str = ""  # for people: what it is, its unit and period
+    direction: int = 0  # +1 higher is better, -1 higher is worse, 0 neither (a volume)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -210,8 +212,52 @@ KPIS: dict[str, KPI] = {
 }
 
 
+HIGHER_IS_BETTER, HIGHER_IS_WORSE, NEITHER = 1, -1, 0
+_HUMAN: dict[str, tuple[str, int]] = {
+    "walkins": ("Walk-ins, visitors over the run", NEITHER),
+    "served": ("Visitors seen, over the run", NEITHER),
+    "balked": ("Visitors who left on seeing the queue, over the run", HIGHER_IS_WORSE),
+    "reneged": ("Visitors who gave up waiting, over the run", HIGHER_IS_WORSE),
+    "turned_away": ("Visitors sent away at closing, over the run", HIGHER_IS_WORSE),
+    "balk_rate": ("Share of walk-ins who left on seeing the queue", HIGHER_IS_WORSE),
+    "renege_rate": ("Share of walk-ins who gave up waiting", HIGHER_IS_WORSE),
+    "wait_all_mean_min": ("Mean wait of every walk-in, minutes", HIGHER_IS_WORSE),
+    "wait_mean_min": ("Mean wait of those seen, minutes", HIGHER_IS_WORSE),
+    "wait_p90_min": ("90th-percentile wait of those seen, minutes", HIGHER_IS_WORSE),
+    "wait_p95_min": ("95th-percentile wait of those seen, minutes", HIGHER_IS_WORSE),
+    "service_level": ("Share of walk-ins seen within the target wait", HIGHER_IS_BETTER),
+    "queue_len_mean": ("Mean queue while open, visitors waiting", HIGHER_IS_WORSE),
+    "queue_len_first_hour": ("Mean queue in the first hour open, visitors", HIGHER_IS_WORSE),
+    "queue_len_max": ("Longest queue, visitors waiting", HIGHER_IS_WORSE),
+    "utilisation": ("Engineer utilisation, share of time on duty serving", NEITHER),
+    "overtime_min": ("Overtime after closing, minutes per open day", HIGHER_IS_WORSE),
+    "ftf_rate": ("First-time fix rate (fixed or swapped), share of visits", HIGHER_IS_BETTER),
+    "escalated": ("Visits escalated to return-to-base, over the run", HIGHER_IS_WORSE),
+    "swaps": ("Devices swapped from stock, over the run", NEITHER),
+    "stockouts": ("Swaps missed for want of stock, over the run", HIGHER_IS_WORSE),
+    "fill_rate": ("Swap fill rate, share of swaps needed", HIGHER_IS_BETTER),
+    "downtime_saved_h": ("Device downtime saved, hours over the run", HIGHER_IS_BETTER),
+    "downtime_saved_days_per_ticket": ("Downtime saved per ticket, days", HIGHER_IS_BETTER),
+    **{
+        f"downtime_saved_days_per_ticket_{d}": (
+            f"Downtime saved per {d} ticket, days",
+            HIGHER_IS_BETTER,
+        )
+        for d in DEVICES
+    },
+    "officer_hours_saved": ("Productive officer-hours saved, over the run", HIGHER_IS_BETTER),
+    "value_saved_gbp": ("Value of officer time saved, £ over the run", HIGHER_IS_BETTER),
+    "sd_share_taken": ("Share of service-desk calls taken", HIGHER_IS_BETTER),
+}
+KPIS = {
+    name: replace(k, title=_HUMAN[name][0], direction=_HUMAN[name][1]) for name, k in KPIS.items()
+}
+
+
 def kpi_table() -> pd.DataFrame:
-    """Every KPI's name, unit and meaning (for the README, reports and the terminal)."""
+    """Every KPI: id, title for people, unit, direction (+1 higher is better, -1 worse, 0
+    neither) and meaning (for the README, reports and the terminal)."""
     return pd.DataFrame(
-        [(k.name, k.unit, k.meaning) for k in KPIS.values()], columns=["metric", "unit", "meaning"]
+        [(k.name, k.title, k.unit, k.direction, k.meaning) for k in KPIS.values()],
+        columns=["metric", "title", "unit", "direction", "meaning"],
     )
