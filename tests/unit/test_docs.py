@@ -22,7 +22,7 @@ def test_every_kpi_has_a_title_with_its_unit_or_period_and_a_direction():
     from sim.kpis import KPIS
 
     for k in KPIS.values():
-        assert k.title and k.title[0].isupper(), k.name
+        assert k.title and not k.title[0].islower(), k.name  # a sentence, not an id
         assert k.direction in (-1, 0, 1), k.name
     assert KPIS["wait_mean_min"].direction == -1
     assert KPIS["service_level"].direction == 1
