@@ -12,10 +12,20 @@ from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, kpi_table
 from sim.report.folder import HEADLINE, RunFolder, results_table
 from sim.report.run_folder import write_file_atomically
 
+# Text from run folders (names, descriptions, overrides) is written as text, never as a formula
+# or a link, whatever it starts with (=, +, -, @, http://); the workbook's own formulas (named
+# ranges, chart series) are written as such by the code below.
+WORKBOOK_OPTIONS = {
+    "nan_inf_to_errors": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
+
 
 def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
     def build(target: Path) -> None:
-        options = {"options": {"nan_inf_to_errors": True}}
+        options = {"options": dict(WORKBOOK_OPTIONS)}
         with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs=options) as xw:
             book = xw.book
             bold = book.add_format({"bold": True})

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 
 from sim.kpis import ALL, KPIS, kpi_table
 from sim.report.folder import HEADLINE, SITE_KPIS, RunFolder
@@ -17,7 +17,14 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def write_html(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    html = render_html(run, figs)
+    write_file_atomically(path, lambda target: target.write_text(html, encoding="utf-8"))
+
+
+def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
+    """The page as text. Every value is HTML-escaped: names, descriptions and overrides come
+    from scenario files and command lines, so none may become markup or script."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     template = env.get_template("report.html.j2")
     summary = run.base_summary()
     headline, site_rows = [], []
@@ -46,7 +53,7 @@ def write_html(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 )
             site_rows.append({"site": site, "cells": cells})
     scen = run.scenario
-    html = template.render(
+    return template.render(
         title=f"Tech Bar simulation — {run.kind} '{run.name}'",
         run=run,
         kind=run.kind,
@@ -65,7 +72,6 @@ def write_html(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
         n_sites=len(scen.get("sites", [])),
         n_popups=len(scen.get("popups", [])),
     )
-    write_file_atomically(path, lambda target: target.write_text(html, encoding="utf-8"))
 
 
 def _main_comparison(c: pd.DataFrame | None) -> pd.DataFrame | None:
