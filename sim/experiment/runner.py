@@ -4,12 +4,16 @@ store) and summarise with 95 % t-intervals.
 Each replication is a pure function of (scenario, seed, replication index), so results are the
 same whichever worker ran which replication; they are put back in replication order before
 anything is summarised.
+
+The results store is an optimisation, never a point of failure: an entry that cannot be read
+back exactly is recomputed, and a store that cannot be written is reported in one warning line
+(`ResultStore.save`) and the run goes on without it.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -17,7 +21,7 @@ from scipy import stats
 from tqdm import tqdm
 
 from sim.experiment.executors import default_workers, open_executor
-from sim.experiment.store import ResultStore, job_key
+from sim.experiment.store import JobId, ResultStore, job_id
 from sim.kpis import queue_by_hour, replication_kpis, stock_levels, wait_histogram, weekly
 from sim.model import run_replication
 from sim.scenario import Scenario
@@ -92,6 +96,27 @@ def one_replication(
     )
 
 
+STORED_TABLES = tuple(
+    f.name for f in fields(ReplicationOutput) if f.name not in ("replication", "trace")
+)
+
+
+def stored_tables(out: ReplicationOutput) -> dict[str, pd.DataFrame]:
+    """What the store keeps of a replication: its tables (never the trace)."""
+    return {name: getattr(out, name) for name in STORED_TABLES}
+
+
+def from_stored(job: JobId, tables: dict[str, pd.DataFrame]) -> ReplicationOutput | None:
+    """The replication back from its stored tables, or None unless they are exactly the tables
+    of `job`'s replication."""
+    if set(tables) != set(STORED_TABLES):
+        return None
+    for df in tables.values():
+        if "replication" in df.columns and not (df["replication"] == job.replication).all():
+            return None
+    return ReplicationOutput(replication=job.replication, trace=None, **tables)
+
+
 @dataclass(frozen=True)
 class Job:
     scenario: Scenario
@@ -111,10 +136,10 @@ def run_jobs(
     """Run jobs (results from the store where it has them), returned in the order given."""
     results: list[ReplicationOutput | None] = [None] * len(jobs)
     use_store = store is not None and not trace
-    keys = [job_key(j.scenario, j.seed, j.replication) for j in jobs] if use_store else []
+    ids = [job_id(j.scenario, j.seed, j.replication) for j in jobs] if use_store else []
     todo = []
     for i in range(len(jobs)):
-        cached = store.get(keys[i]) if use_store else None
+        cached = _read(store, ids[i]) if use_store else None
         if cached is None:
             todo.append(i)
         else:
@@ -125,7 +150,7 @@ def run_jobs(
 
     def done(i: int, out: ReplicationOutput) -> None:
         if use_store:
-            store.put(keys[i], out)
+            store.save(ids[i], stored_tables(out))
         results[i] = out
         bar.update()
 
@@ -151,6 +176,11 @@ def run_jobs(
                     for f in as_completed(futures):
                         done(futures[f], f.result())
     return results
+
+
+def _read(store: ResultStore, job: JobId) -> ReplicationOutput | None:
+    tables = store.get(job)
+    return None if tables is None else from_stored(job, tables)
 
 
 def assemble(scenario: Scenario, seed: int, outs: list[ReplicationOutput]) -> RunOutput:

@@ -236,8 +236,8 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, mmc_path):
     assert 3 <= done_before < 24, "the sweep should have been killed part-way"
     assert not (tmp_path / "killed").exists()  # outputs are written only when complete
     # every stored entry is whole; what a kill leaves is a temporary file, never an entry
-    for path in cache.rglob("*.pkl.gz"):
-        assert store.get(path.name.removesuffix(".pkl.gz")) is not None
+    for path in store.entries():
+        assert store.read_entry(path) is not None
     res = subprocess.run([*cmd, "--out", str(tmp_path / "resumed")], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert len(store) == 24 and not list(cache.rglob(".tmp-*"))
