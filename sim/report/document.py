@@ -1,7 +1,8 @@
 """`techbar report RUN_DIR`: an Excel workbook and a self-contained HTML page from a run's files.
 
 Works on a run, backtest, sweep or sizing folder, using whichever tables it holds; nothing is
-recomputed, so the report shows exactly what the run wrote.
+recomputed, so the report shows exactly what the run wrote. The folder is checked first
+(`RunFolder.load`); if it is incomplete nothing is written.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 from sim.report.excel import write_excel
 from sim.report.figures import figures
 from sim.report.folder import RunFolder
-from sim.report.html import write_html
+from sim.report.html import render_html
+from sim.report.run_folder import write_file_atomically
 
 
 def write_report(run_dir: Path | str) -> tuple[Path, Path]:
@@ -20,7 +22,8 @@ def write_report(run_dir: Path | str) -> tuple[Path, Path]:
     matplotlib.use("Agg")  # files only: no window, whatever the machine has
     run = RunFolder.load(run_dir)
     figs = figures(run)
+    page = render_html(run, figs)  # before writing anything, so a failure leaves no half report
     xlsx, html = run.path / "report.xlsx", run.path / "report.html"
     write_excel(run, xlsx, figs)
-    write_html(run, html, figs)
+    write_file_atomically(html, lambda target: target.write_text(page, encoding="utf-8"))
     return xlsx, html

@@ -59,11 +59,18 @@ def sweep_staffing(run: RunFolder) -> pd.DataFrame | None:
         hits = [m for m in found if m]
         if len(hits) != 1:
             continue
-        index, value = int(hits[0].group(1)), tomllib.loads(f"v = {hits[0].group(2)}")["v"]
-        at_desk = min(value) if isinstance(value, list) else value
+        index, value = int(hits[0].group(1)), _toml_value(hits[0].group(2))
+        if isinstance(value, list) and value and all(_count(v) for v in value):
+            at_desk = min(value)
+        elif _count(value):
+            at_desk = value
+        else:
+            continue  # not a number of engineers: no curve from this scenario
         setting = ", ".join(x for x, m in zip(sets, found, strict=True) if not m) or "as base"
         rows.append((name, index, at_desk, setting))
     if len({r[1] for r in rows}) != 1 or len({r[2] for r in rows}) < 2:
+        return None
+    if rows[0][1] >= len(run.scenario.get("sites", [])):
         return None
     site = run.scenario["sites"][rows[0][1]]["name"]
     frames = []
@@ -71,6 +78,17 @@ def sweep_staffing(run: RunFolder) -> pd.DataFrame | None:
         part = summary[(summary["scenario"] == name) & (summary["site"] == site)]
         frames.append(part.assign(engineers=at_desk, setting=setting))
     return pd.concat(frames, ignore_index=True)
+
+
+def _toml_value(text: str):
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
 def _targets(texts: list[str]) -> dict[str, float]:

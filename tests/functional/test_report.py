@@ -107,7 +107,7 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
         [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
     ).stdout
     summary = pd.read_csv(run_dir / "summary.csv").set_index(["site", "metric"])
-    from sim.report import fmt
+    from sim.report.html import fmt
 
     assert "Headline results" in dom and "Assumptions register" in dom
     assert fmt(summary.loc[("ALL", "wait_mean_min"), "mean"]) in dom
@@ -165,4 +165,4 @@ def test_report_on_a_sweep_folder(tmp_path, mmc_path):
 
 def test_report_on_a_folder_that_is_not_a_run_exits_2(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
-    assert "not a run folder" in capsys.readouterr().err
+    assert "not a complete run folder" in capsys.readouterr().err
