@@ -2,36 +2,110 @@
 
 Every function takes the tables a run writes (summary.csv, queue_by_hour.csv, …) and returns a
 matplotlib Figure with a title, units and labelled axes; bands and error bars are 95 % CIs over
-replications.
+replications (t-intervals, as in the tables).
+
+The look (seaborn's whitegrid style, notebook context) applies to these figures only: each
+function draws inside `style()`, which restores matplotlib's settings on the way out, so
+importing this module or drawing with it never restyles anyone else's figures.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from scipy import stats
 
 from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS
 from sim.scenario import DEVICES
 
 AGGREGATES = (ALL, ALL_DESKS, ALL_POPUPS)
-sns.set_theme(style="whitegrid", context="notebook")
+CONFIDENCE = 0.95
+# Names come from scenario files: draw a "$" as a dollar sign, never as the start of mathtext.
+RC = {"text.parse_math": False}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Draw with our look inside the block; matplotlib's settings are restored on exit."""
+    with (
+        plt.rc_context(),
+        sns.axes_style("whitegrid"),
+        sns.plotting_context("notebook"),
+        plt.rc_context(RC),
+    ):
+        yield
+
+
+def _styled(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with style():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def t_interval(values) -> tuple[float, float]:
+    """95 % t-interval of the mean of replications (the interval the tables give)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) < 2:
+        return (np.nan, np.nan)
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return (v.mean() - half, v.mean() + half)
+
+
+def _lines_with_bands(
+    ax, data: pd.DataFrame, x: str, hue: str | None, value: str, **line_kws
+) -> None:
+    """Mean lines with 95 % CI bands: from summary rows (mean, ci_low, ci_high per point) or
+    from one row per replication (column `value`), one line per `hue`."""
+    names = list(dict.fromkeys(data[hue])) if hue else [None]
+    colours = sns.color_palette(n_colors=max(len(names), 1))
+    palette = dict(zip(names, colours, strict=False)) if hue else None
+    common = {"x": x, "hue": hue, "palette": palette, "ax": ax, **line_kws}
+    if not hue:
+        common["color"] = colours[0]
+    if "mean" in data.columns:
+        sns.lineplot(data=data, y="mean", errorbar=None, **common)
+        groups = data.groupby(hue, sort=False) if hue else [(None, data)]
+        for name, g in groups:
+            g = g.sort_values(x)
+            colour = palette[name] if palette else colours[0]
+            ax.fill_between(g[x], g["ci_low"], g["ci_high"], color=colour, alpha=0.2, lw=0)
+    else:
+        sns.lineplot(data=data, y=value, errorbar=t_interval, **common)
 
 
 def _errors(df: pd.DataFrame) -> np.ndarray:
     return np.vstack([df["mean"] - df["ci_low"], df["ci_high"] - df["mean"]]).clip(min=0)
 
 
+@_styled
 def queue_by_hour(profile: pd.DataFrame, sites: list[str]) -> plt.Figure:
-    """Mean number waiting in each clock hour while open, per desk, with 95 % CI bands."""
+    """Mean number waiting in each clock hour while open, per desk, with 95 % CI bands: from
+    the summary (queue_by_hour.csv) or one row per replication (column queue_len_mean)."""
     fig, ax = plt.subplots(figsize=(9, 4.8))
-    for site, g in profile[profile["site"].isin(sites)].groupby("site", sort=False):
-        g = g.sort_values("hour")
-        ax.plot(g["hour"], g["mean"], marker="o", ms=3, label=site)
-        ax.fill_between(g["hour"], g["ci_low"], g["ci_high"], alpha=0.2)
+    _lines_with_bands(
+        ax,
+        profile[profile["site"].isin(sites)],
+        "hour",
+        "site",
+        "queue_len_mean",
+        marker="o",
+        markersize=3,
+    )
     ax.set(
         title="Queue length by hour of day (while open)",
         xlabel="clock hour",
@@ -52,6 +126,7 @@ def _grouped_bars(ax, frames: dict[str, pd.DataFrame], labels: list[str]) -> Non
     ax.legend()
 
 
+@_styled
 def wait_distribution(waits: pd.DataFrame, sites=(ALL_DESKS, ALL_POPUPS, ALL)) -> plt.Figure:
     """Share of visitors seen within each waiting-time band, with 95 % CI error bars."""
     present = [s for s in sites if s in set(waits["site"])]
@@ -72,6 +147,7 @@ def wait_distribution(waits: pd.DataFrame, sites=(ALL_DESKS, ALL_POPUPS, ALL)) -
     return fig
 
 
+@_styled
 def staffing_curves(
     evidence: pd.DataFrame, targets: dict[str, float] | None = None, by: str = "site"
 ) -> plt.Figure:
@@ -103,6 +179,7 @@ def staffing_curves(
     return fig
 
 
+@_styled
 def downtime_by_device(summary: pd.DataFrame) -> plt.Figure:
     """Downtime saved per walk-in ticket by device type, ± 95 % CI."""
     sites = [s for s in AGGREGATES if s in set(summary["site"])]
@@ -121,12 +198,13 @@ def downtime_by_device(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@_styled
 def weekly_share(weekly: pd.DataFrame) -> plt.Figure:
-    """Force-wide share of service-desk calls taken, week by week (the adoption ramp)."""
+    """Force-wide share of service-desk calls taken, week by week (the adoption ramp): from
+    the summary (weekly.csv) or one row per replication (column value)."""
     w = weekly[(weekly["site"] == ALL) & (weekly["metric"] == "sd_share_taken")].sort_values("week")
     fig, ax = plt.subplots(figsize=(9, 4.2))
-    ax.plot(w["week"], w["mean"], color="C0")
-    ax.fill_between(w["week"], w["ci_low"], w["ci_high"], alpha=0.25, color="C0")
+    _lines_with_bands(ax, w, "week", None, "value")
     ax.set(
         title="Share of service-desk calls taken by Tech Bars, by week",
         xlabel="week of service",
@@ -136,20 +214,35 @@ def weekly_share(weekly: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@_styled
 def stock_on_hand(stock: pd.DataFrame) -> plt.Figure:
     """Swap units on hand over time (weekly mean), per device, one line per desk."""
     devices = [d for d in DEVICES if d in set(stock["device"])]
     fig, axes = plt.subplots(1, max(len(devices), 1), figsize=(12, 4), sharey=True, squeeze=False)
-    for ax, device in zip(axes[0], devices, strict=False):
-        for site, g in stock[stock["device"] == device].groupby("site", sort=False):
-            ax.plot(g["week"], g["mean"], lw=1.2, label=site)
+    sites = list(dict.fromkeys(stock["site"]))
+    palette = dict(zip(sites, sns.color_palette(n_colors=max(len(sites), 1)), strict=False))
+    for k, (ax, device) in enumerate(zip(axes[0], devices, strict=False)):
+        sns.lineplot(
+            data=stock[stock["device"] == device],
+            x="week",
+            y="mean",
+            hue="site",
+            palette=palette,
+            errorbar=None,
+            lw=1.2,
+            legend=k == 0,
+            ax=ax,
+        )
         ax.set(title=f"{device}", xlabel="week of service", ylabel="units on hand (weekly mean)")
-    axes[0][0].legend(fontsize=7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    if devices:
+        axes[0][0].legend(fontsize=7)
     fig.suptitle("Swap stock on hand (mean over replications)")
     fig.tight_layout()
     return fig
 
 
+@_styled
 def comparison_forest(comparison: pd.DataFrame, metric: str = "wait_mean_min") -> plt.Figure:
     """Each scenario minus the base (site ALL), paired 95 % CI."""
     c = comparison[(comparison["site"] == ALL) & (comparison["metric"] == metric)]
@@ -169,6 +262,7 @@ def comparison_forest(comparison: pd.DataFrame, metric: str = "wait_mean_min") -
     return fig
 
 
+@_styled
 def to_png(fig: plt.Figure, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
