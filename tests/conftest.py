@@ -13,5 +13,7 @@ def mmc_path() -> Path:
 
 @pytest.fixture(autouse=True)
 def _work_in_a_temporary_folder(tmp_path, monkeypatch):
-    """Commands write under ./results by default: keep that out of the checkout."""
+    """Commands write under ./results by default, and the results store under the per-user
+    cache: keep both out of the checkout and the user's cache."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TECHBAR_CACHE_DIR", str(tmp_path / "cache"))
