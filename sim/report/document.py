@@ -12,8 +12,7 @@ from pathlib import Path
 from sim.report.excel import write_excel
 from sim.report.figures import figures
 from sim.report.folder import RunFolder
-from sim.report.html import render_html
-from sim.report.run_folder import write_file_atomically
+from sim.report.html import render_html, write_text_atomically
 
 
 def write_report(run_dir: Path | str) -> tuple[Path, Path]:
@@ -25,5 +24,5 @@ def write_report(run_dir: Path | str) -> tuple[Path, Path]:
     page = render_html(run, figs)  # before writing anything, so a failure leaves no half report
     xlsx, html = run.path / "report.xlsx", run.path / "report.html"
     write_excel(run, xlsx, figs)
-    write_file_atomically(html, lambda target: target.write_text(page, encoding="utf-8"))
+    write_text_atomically(html, page)
     return xlsx, html

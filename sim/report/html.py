@@ -17,8 +17,14 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def write_html(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
-    html = render_html(run, figs)
-    write_file_atomically(path, lambda target: target.write_text(html, encoding="utf-8"))
+    write_text_atomically(path, render_html(run, figs))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    def build(target: Path) -> None:
+        target.write_text(text, encoding="utf-8")
+
+    write_file_atomically(path, build)
 
 
 def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:

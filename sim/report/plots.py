@@ -28,8 +28,6 @@ from sim.scenario import DEVICES
 
 AGGREGATES = (ALL, ALL_DESKS, ALL_POPUPS)
 CONFIDENCE = 0.95
-# Names come from scenario files: draw a "$" as a dollar sign, never as the start of mathtext.
-RC = {"text.parse_math": False}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,7 +40,8 @@ def style() -> Iterator[None]:
         plt.rc_context(),
         sns.axes_style("whitegrid"),
         sns.plotting_context("notebook"),
-        plt.rc_context(RC),
+        # names come from scenario files: a "$" is a dollar sign, never the start of mathtext
+        plt.rc_context({"text.parse_math": False}),
     ):
         yield
 
