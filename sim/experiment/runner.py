@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from concurrent.futures import as_completed
 from dataclasses import dataclass, fields
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -135,11 +136,13 @@ def run_jobs(
 ) -> list[ReplicationOutput]:
     """Run jobs (results from the store where it has them), returned in the order given."""
     results: list[ReplicationOutput | None] = [None] * len(jobs)
-    use_store = store is not None and not trace
-    ids = [job_id(j.scenario, j.seed, j.replication) for j in jobs] if use_store else []
+    live_store = store if not trace else None  # traces are never stored
+    ids = (
+        [job_id(j.scenario, j.seed, j.replication) for j in jobs] if live_store is not None else []
+    )
     todo = []
     for i in range(len(jobs)):
-        cached = _read(store, ids[i]) if use_store else None
+        cached = _read(live_store, ids[i]) if live_store is not None else None
         if cached is None:
             todo.append(i)
         else:
@@ -149,8 +152,8 @@ def run_jobs(
     )
 
     def done(i: int, out: ReplicationOutput) -> None:
-        if use_store:
-            store.save(ids[i], stored_tables(out))
+        if live_store is not None:
+            live_store.save(ids[i], stored_tables(out))
         results[i] = out
         bar.update()
 
@@ -175,7 +178,8 @@ def run_jobs(
                     }
                     for f in as_completed(futures):
                         done(futures[f], f.result())
-    return results
+    assert all(r is not None for r in results)  # every job done or served
+    return cast(list[ReplicationOutput], results)
 
 
 def _read(store: ResultStore, job: JobId) -> ReplicationOutput | None:
