@@ -143,7 +143,7 @@ class RunFolder:
         file a report needs is missing, empty, cut short or not what the run writes."""
         path = Path(path)
         if not path.is_dir():
-            raise incomplete(str(path), "no such folder")
+            raise incomplete(str(path), "not a folder" if path.exists() else "no such folder")
         manifest = _read_manifest(path / "manifest.json")
         tables = {
             name: _read_table(path / f"{name}.csv", spec)

@@ -251,3 +251,16 @@ def test_every_pristine_folder_still_reports(folders, tmp_path):
         assert main(["report", str(folder), "--quiet"]) == 0
         assert (folder / "report.xlsx").stat().st_size > 0
         assert (folder / "report.html").stat().st_size > 0
+
+
+@pytest.mark.parametrize("make", ["nothing", "a file", "an empty folder"])
+def test_report_on_something_that_is_no_run_folder_exits_2(make, tmp_path, capsys):
+    target = tmp_path / "target"
+    if make == "a file":
+        target.write_text("summary")
+    elif make == "an empty folder":
+        target.mkdir()
+    assert main(["report", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "not a complete run folder: " in err and str(target) in err
+    assert not (tmp_path / "report.html").exists() and not (target / "report.html").exists()
