@@ -9,16 +9,44 @@ service times are usually quoted; every spec knows its mean and squared cv for a
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 NonNegFloat = Annotated[float, Field(ge=0)]
+MAX_MAGNITUDE = 1e12
+"""No number in a distribution may exceed this (in its own unit: minutes or days): far beyond any
+real service or repair time, and small enough that sampling and sums never overflow."""
+
+
+def _finite_positive(name: str, x: float, what: str) -> None:
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{what} gives {name} = {x!r}, not a finite positive number")
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        for name, value in self:
+            values = value if isinstance(value, list) else [value]
+            big = [v for v in values if isinstance(v, int | float) and abs(v) > MAX_MAGNITUDE]
+            if big:
+                key = type(self).model_fields[name].alias or name
+                raise ValueError(f"{key} must be at most {MAX_MAGNITUDE:g}; got {big[0]!r}")
+        self._derived()
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            mean, scv = self.mean, self.scv
+        if not (math.isfinite(mean) and math.isfinite(scv)):
+            raise ValueError(f"mean ({mean!r}) and variability ({scv!r}) must be finite")
+        return self
+
+    def _derived(self) -> None:
+        """Check the parameters the sampler derives (finite, positive); raise ValueError."""
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
@@ -67,18 +95,38 @@ class _MeanCV(_Spec):
 class LogNormal(_MeanCV):
     dist: Literal["lognormal"]
 
-    def sample(self, rng, n):
+    def _params(self) -> tuple[float, float]:
         sigma2 = math.log1p(self.cv**2)
-        mu = math.log(self.mean_) - sigma2 / 2
+        return math.log(self.mean_) - sigma2 / 2, sigma2
+
+    def _derived(self) -> None:
+        mu, sigma2 = self._params()
+        _finite_positive("sigma²", sigma2, f"cv {self.cv!r} (too small: use a fixed distribution)")
+        if not math.isfinite(mu):
+            raise ValueError(f"mean {self.mean_!r} and cv {self.cv!r} give a non-finite mu")
+
+    def sample(self, rng, n):
+        mu, sigma2 = self._params()
         return rng.lognormal(mu, math.sqrt(sigma2), n)
 
 
 class Gamma(_MeanCV):
     dist: Literal["gamma"]
 
+    def _params(self) -> tuple[float, float]:
+        cv2 = self.cv**2
+        shape = 1.0 / cv2 if cv2 > 0 else math.inf
+        return shape, self.mean_ / shape
+
+    def _derived(self) -> None:
+        shape, scale = self._params()
+        what = f"cv {self.cv!r} (too small: use a fixed distribution)"
+        _finite_positive("shape", shape, what)
+        _finite_positive("scale", scale, f"mean {self.mean_!r} with cv {self.cv!r}")
+
     def sample(self, rng, n):
-        shape = 1.0 / self.cv**2
-        return rng.gamma(shape, self.mean_ / shape, n)
+        shape, scale = self._params()
+        return rng.gamma(shape, scale, n)
 
 
 class Triangular(_Spec):

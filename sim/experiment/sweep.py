@@ -8,6 +8,9 @@ differences), which needs far fewer replications than comparing two independent 
 from __future__ import annotations
 
 import itertools
+import json
+import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,22 +18,33 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
 
 from sim.experiment.runner import Job, RunOutput, assemble, run_jobs, summarise
 from sim.experiment.store import ResultStore
 from sim.kpis import ALL, KPIS
 from sim.scenario import (
+    Override,
     Scenario,
     ScenarioError,
-    apply_override,
+    apply_overrides,
     default_scenario_path,
-    parse_override,
+    name_key,
+    override_pairs,
     read_toml,
     validate,
 )
 
 BASE = "base"
+MAX_SWEEP_SCENARIOS = 1000  # named scenarios and grid combinations together
 DEFAULT_PRECISION_KPIS = ("wait_mean_min", "utilisation", "downtime_saved_days_per_ticket")
 
 
@@ -115,12 +129,21 @@ def run_to_precision(
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class NamedScenario(_Frozen):
     name: str = Field(min_length=1)
     set: list[str] = Field(min_length=1, description="overrides of the base, as for --set")
+
+    @field_validator("name")
+    @classmethod
+    def _not_base(cls, v):
+        if not v.strip():
+            raise ValueError("a name must not be empty or only spaces")
+        if name_key(v) == BASE:
+            raise ValueError(f"'{v}' is reserved for the base scenario; choose another name")
+        return v
 
 
 class Experiment(_Frozen):
@@ -137,15 +160,28 @@ class Experiment(_Frozen):
         {}, description="dotted key → values; every combination becomes a scenario"
     )
 
+    @field_validator("grid")
+    @classmethod
+    def _grid_values(cls, v):
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"grid key '{key}' has no values; give at least one")
+        return v
+
 
 @dataclass
 class SweepPlan:
     experiment: Experiment
     scenarios: list[Scenario]  # the base first
-    overrides: dict[str, list[str]]  # scenario name → its overrides of the base
+    overrides: dict[str, list[str]]  # scenario name → its overrides of the base, as text
+    pairs: dict[str, list[Override]] = field(default_factory=dict)  # … as (key, value) data
 
 
 def load_experiment(path: Path | str) -> SweepPlan:
+    """An experiment file as a plan: the base and every named and grid scenario, validated.
+
+    Overrides are applied as data: a grid value is set as it was read, never re-parsed from
+    text; the text form (``overrides``) is only for names and the scenarios table."""
     path = Path(path)
     raw = read_toml(path)
     try:
@@ -153,41 +189,79 @@ def load_experiment(path: Path | str) -> SweepPlan:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(map(str, err["loc"])) or "(top level)"
-        raise ScenarioError(f"invalid experiment ({path}): key '{key}': {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"invalid experiment ({path}): key '{key}': {msg}") from None
     base_path = (path.parent / exp.base) if exp.base else default_scenario_path()
     if exp.base and not base_path.exists():
         raise ScenarioError(f"experiment '{path}': base scenario '{base_path}' not found")
-    base_raw = read_toml(base_path)
-    for text in exp.set:
-        base_raw = apply_override(base_raw, *parse_override(text))
-    variants: dict[str, list[str]] = {BASE: []}
-    for s in exp.scenarios:
-        variants[s.name] = list(s.set)
+    base_raw = apply_overrides(read_toml(base_path), exp.set)
+    n_grid = math.prod(len(v) for v in exp.grid.values()) if exp.grid else 0
+    if len(exp.scenarios) + n_grid > MAX_SWEEP_SCENARIOS:
+        raise ScenarioError(
+            f"invalid experiment ({path}): key 'grid': {len(exp.scenarios) + n_grid:,} scenarios "
+            f"(named and grid combinations); at most {MAX_SWEEP_SCENARIOS:,} are allowed"
+        )
+    texts: dict[str, list[str]] = {BASE: []}
+    pairs: dict[str, list[Override]] = {BASE: []}
+    for i, s in enumerate(exp.scenarios):
+        _new_name(s.name, texts, f"scenarios.{i}.name", path)
+        texts[s.name], pairs[s.name] = list(s.set), override_pairs(s.set)
     if exp.grid:
         keys = list(exp.grid)
         for values in itertools.product(*(exp.grid[k] for k in keys)):
-            sets = [f"{k}={_toml_value(v)}" for k, v in zip(keys, values, strict=True)]
-            variants[", ".join(sets)] = sets
+            point = list(zip(keys, values, strict=True))
+            sets = [f"{k}={_toml_value(v)}" for k, v in point]
+            name = ", ".join(sets)
+            _new_name(name, texts, "grid", path)
+            texts[name], pairs[name] = sets, override_pairs(point)
     scenarios = []
-    for name, sets in variants.items():
-        data = base_raw
-        for text in sets:
-            data = apply_override(data, *parse_override(text))
+    for name, sets in pairs.items():
+        data = apply_overrides(base_raw, sets)
         data = {**data, "name": name if name != BASE else data.get("name", BASE)}
         source = f"experiment '{path.name}', scenario '{name}'"
         scenarios.append(validate(data, source))
-    return SweepPlan(exp, scenarios, variants)
+    base_name = scenarios[0].name
+    if name_key(base_name) in {name_key(n) for n in texts if n != BASE}:
+        raise ScenarioError(
+            f"invalid experiment ({path}): a scenario is named '{base_name}' like the base "
+            "scenario; choose another name"
+        )
+    return SweepPlan(exp, scenarios, texts, pairs)
+
+
+def _new_name(name: str, seen: dict[str, list[str]], key: str, path: Path) -> None:
+    clash = next((n for n in seen if n != BASE and name_key(n) == name_key(name)), None)
+    if clash is not None:
+        raise ScenarioError(
+            f"invalid experiment ({path}): key '{key}': scenario name '{name}' repeats "
+            f"'{clash}' (names must be unique, ignoring case and spacing)"
+        )
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _toml_value(v: Any) -> str:
+    """A value as TOML text, for scenario names and the scenarios table only (never re-read
+    to run a scenario)."""
     if isinstance(v, str):
-        return f'"{v}"'
+        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)} = "
+                f"{_toml_value(x)}"
+                for k, x in v.items()
+            )
+            + "}"
+        )
+    if hasattr(v, "isoformat"):  # TOML dates and times
+        return v.isoformat()
     return repr(v)
 
 

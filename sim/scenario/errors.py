@@ -26,6 +26,11 @@ def explain(exc: ValidationError, data: dict[str, Any], source: str, root: type[
         named = re.match(r"^([A-Za-z_][\w.]*): (.*)$", text, re.S)
         if not path and named:  # a whole-scenario check names its key itself
             key, text = named.groups()
+        inner = re.match(r"^(.*) \(at ([^()]+)\)$", text, re.S)
+        if inner and path:  # a check on a whole list or table names the item within it
+            text = inner.group(1)
+            key = f"{key}.{inner.group(2)}"
+            err = {**err, "input": _at(err.get("input"), inner.group(2))}
         if key in seen:
             continue
         seen.add(key)
@@ -38,11 +43,26 @@ def explain(exc: ValidationError, data: dict[str, Any], source: str, root: type[
             msg = f"key '{key}' is required"
         else:
             got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            text_got = repr(got)
+            if len(text_got) > 60:  # e.g. an int of hundreds of digits
+                text_got = text_got[:40] + f"… ({len(text_got)} characters)"
+            shown = "" if isinstance(got, dict | list) else f" (got {text_got})"
             msg = f"key '{key}': {text}{shown}"
         lines.append(msg)
     head = f"invalid scenario ({source}): "
     return head + lines[0] if len(lines) == 1 else head + "\n  " + "\n  ".join(lines)
+
+
+def _at(node: Any, dotted: str) -> Any:
+    """The item at a dotted path inside `node` (None if it is not there)."""
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 def _input_path(loc: tuple, data: Any, keep_last: bool) -> list:

@@ -4,9 +4,11 @@ so that a typo fails loudly."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,7 +21,7 @@ from pydantic import (
 )
 
 from sim.calendar import WEEKDAYS, parse_hhmm
-from sim.distributions import DistSpec, Fixed
+from sim.distributions import MAX_MAGNITUDE, DistSpec, Fixed
 
 DEVICES = ("laptop", "tablet", "smartphone")
 Device = Literal["laptop", "tablet", "smartphone"]
@@ -27,6 +29,18 @@ Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 Probability = Annotated[float, Field(ge=0, le=1)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 DEFAULT_SCENARIO = "met_2019"
+
+# Limits that keep every run finite and sane (a typo of a few zeros is refused, not simulated).
+RESERVED_NAMES = ("ALL", "ALL_DESKS", "ALL_POPUPS")  # the KPI tables' aggregate rows
+MAX_ENGINEERS = 1000  # at one desk or pop-up visit, on one day
+# A backstop far beyond any real service (the Met's 7 desks and 35 pop-up locations: about 8,600
+# incidents and 1,900 walk-ins a week); the work of a whole run (horizon × replications, memory)
+# is limited by the command before it starts.
+MAX_INCIDENTS_PER_WEEK = 10_000_000  # the whole scenario, every catchment and walk-in rate
+MAX_WALKINS_PER_WEEK = 1_000_000  # the whole scenario; each walk-in is a SimPy process
+MIN_REVIEW_DAYS = 1 / 24  # a periodic stock review at most hourly
+WEEKS_PER_YEAR = 365.25 / 7
+OUT_OF_RANGE_AT = "(at "  # a message ending "(at KEY)" names a key within the field
 
 
 def _time_of_day(v: Any) -> str:
@@ -39,10 +53,57 @@ def _time_of_day(v: Any) -> str:
 
 
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
+Engineers = Annotated[int, Field(ge=1, le=MAX_ENGINEERS)]
+EngineersOrNone = Annotated[int, Field(ge=0, le=MAX_ENGINEERS)]
+
+
+def name_key(name: str) -> str:
+    """A site or pop-up name as compared for clashes: case and spacing ignored."""
+    return " ".join(name.split()).casefold()
+
+
+def _site_name(v: str) -> str:
+    if not v.strip():
+        raise ValueError("a name must not be empty or only spaces")
+    if name_key(v) in {name_key(r) for r in RESERVED_NAMES}:
+        raise ValueError(
+            f"'{v}' is reserved for the totals in the results ({', '.join(RESERVED_NAMES)}); "
+            "choose another name"
+        )
+    return v
+
+
+SiteName = Annotated[str, AfterValidator(_site_name)]
+
+
+def _out_of_range(value: Any) -> str | None:
+    """The dotted path (within a field) of a number beyond ±MAX_MAGNITUDE or not finite, "" for
+    the value itself, None if every number is in range."""
+    if isinstance(value, dict | list | tuple):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for at, x in items:
+            inner = _out_of_range(x)
+            if inner is not None:
+                return f"{at}.{inner}" if inner else str(at)
+        return None
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    # compare before math.isfinite: an int too large for a float must not raise
+    if is_number and (abs(value) > MAX_MAGNITUDE or not math.isfinite(value)):
+        return ""
+    return None
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite(cls, v):
+        at = _out_of_range(v)
+        if at is not None:
+            where = f" {OUT_OF_RANGE_AT}{at})" if at else ""
+            raise ValueError(f"numbers must be finite and at most {MAX_MAGNITUDE:g}{where}")
+        return v
 
 
 class Tier(_Frozen):
@@ -143,6 +204,13 @@ class Stock(_Frozen):
     )
     review_days: PositiveFloat | None = Field(None, description="review period of 'periodic'")
 
+    @field_validator("review_days")
+    @classmethod
+    def _not_too_often(cls, v):
+        if v is not None and v < MIN_REVIEW_DAYS:
+            raise ValueError("review_days must be at least 1/24 (one hour)")
+        return v
+
     @model_validator(mode="after")
     def _review(self):
         if self.policy == "periodic" and self.review_days is None:
@@ -151,7 +219,7 @@ class Stock(_Frozen):
 
 
 class Value(_Frozen):
-    hours_lost_per_downtime_day: NonNegFloat = Field(
+    hours_lost_per_downtime_day: Annotated[float, Field(ge=0, le=24)] = Field(
         1.0, description="productive officer-hours lost per day a user's device or issue is down"
     )
     gbp_per_officer_hour: NonNegFloat = Field(36.51, description="cost of a productive hour, £")
@@ -167,14 +235,14 @@ class Break(_Frozen):
 
 
 class Site(_Frozen):
-    name: str = Field(min_length=1)
+    name: SiteName = Field(min_length=1)
     bcu: str = ""
     population: NonNegativeInt = 0
     fleet: dict[Device, NonNegativeInt] = {}
     open: TimeOfDay = "08:30"
     close: TimeOfDay = "17:00"
     days: list[Weekday] = Field(["Mon", "Tue", "Wed", "Thu", "Fri"], min_length=1)
-    engineers: PositiveInt | list[NonNegativeInt]
+    engineers: Engineers | list[EngineersOrNone]
     opened: dt.date | None = Field(None, description="date the desk opened (adoption ramp start)")
     walkin_rate_per_hour: PositiveFloat | list[NonNegFloat] | None = None
     walkin_process: Literal["poisson", "regular"] = "poisson"
@@ -241,14 +309,14 @@ class Site(_Frozen):
 class Popup(_Frozen):
     """A pop-up Tech Bar: a location visited once a week, with a catchment of its own."""
 
-    name: str = Field(min_length=1)
+    name: SiteName = Field(min_length=1)
     bcu: str = ""
     population: NonNegativeInt = 0
     fleet: dict[Device, NonNegativeInt] = {}
     day: Weekday
     start: TimeOfDay
     end: TimeOfDay
-    engineers: PositiveInt = 1
+    engineers: Engineers = 1
     home: str = Field(
         description="permanent desk whose swap stock the visit uses and, unless mobile_team, "
         "whose engineers staff it (that desk runs short-handed, travel included)"
@@ -307,10 +375,29 @@ class Scenario(_Frozen):
         total = sum(t.share for t in self.tiers.values())
         if abs(total - 1) > 1e-6:
             raise ValueError(f"tiers: shares must add up to 1, they add up to {total:g}")
-        names = [s.name for s in self.sites] + [p.name for p in self.popups]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"sites: names must be unique across sites and popups: {sorted(dup)}")
+        seen: dict[str, tuple[str, str]] = {}
+        named = [(f"sites.{i}", s.name) for i, s in enumerate(self.sites)]
+        named += [(f"popups.{i}", p.name) for i, p in enumerate(self.popups)]
+        for key, name in named:
+            first = seen.setdefault(name_key(name), (key, name))
+            if first[0] != key:
+                raise ValueError(
+                    f"{key}.name: '{name}' clashes with {first[0]}.name '{first[1]}'; names "
+                    "must be unique across sites and popups (ignoring case and spacing)"
+                )
+        demand = self.demand_per_week()
+        limits = ((0, "incidents", MAX_INCIDENTS_PER_WEEK), (1, "walk-ins", MAX_WALKINS_PER_WEEK))
+        for k, what, limit in limits:
+            per_place = {key: v[k] for key, v in demand.items()}
+            per_week = sum(per_place.values())
+            if per_week > limit:
+                key = max(per_place, key=per_place.get)
+                raise ValueError(
+                    f"{key}: the scenario makes up to about {per_week:,.0f} {what} a week "
+                    f"({per_place[key]:,.0f} at {key}); at most {limit:,} are allowed (lower "
+                    "populations, fleets, incident rates, walkin_propensity or "
+                    "walkin_rate_per_hour)"
+                )
         desks = {s.name: s for s in self.sites}
         for i, p in enumerate(self.popups):
             for key in ("home", "reach_desk"):
@@ -338,3 +425,27 @@ class Scenario(_Frozen):
     @property
     def site_names(self) -> list[str]:
         return [s.name for s in self.sites]
+
+    def demand_per_week(self) -> dict[str, tuple[float, float]]:
+        """Upper estimates of the incidents and of the walk-ins a week brings to each desk and
+        pop-up location (``sites.N`` / ``popups.N``): the catchment's incident rates (walk-ins at
+        full adoption), or the walk-in rate as if the desk were open all week."""
+        places = [(f"sites.{i}", s) for i, s in enumerate(self.sites)]
+        places += [(f"popups.{i}", p) for i, p in enumerate(self.popups)]
+        out = {}
+        for key, place in places:
+            rate = getattr(place, "walkin_rate_per_hour", None)
+            if rate is not None:
+                n = 7 * (sum(rate) if isinstance(rate, list) else 24 * rate)
+                out[key] = (n, n)
+                continue
+            incidents = walkins = 0.0
+            for cat in self.categories.values():
+                if cat.rate_per_user_year is not None:
+                    per_year = place.population * cat.rate_per_user_year
+                else:
+                    per_year = place.fleet.get(cat.device, 0) * (cat.rate_per_device_year or 0)
+                incidents += per_year / WEEKS_PER_YEAR
+                walkins += per_year * cat.walkin_propensity / WEEKS_PER_YEAR
+            out[key] = (incidents, walkins)
+        return out

@@ -41,3 +41,40 @@ def test_sample_mean_and_scv_match_spec(raw):
 def test_bad_specs_are_rejected(raw):
     with pytest.raises(ValidationError):
         ADAPTER.validate_python(raw)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ({"dist": "exponential", "mean": float("inf")}, "finite"),
+        ({"dist": "fixed", "value": float("nan")}, "finite"),
+        ({"dist": "empirical", "values": [1, float("inf")]}, "finite"),
+        ({"dist": "lognormal", "mean": 1e308, "cv": 0.9}, "at most"),
+        ({"dist": "gamma", "mean": 30, "cv": 1e300}, "at most"),
+        ({"dist": "uniform", "low": 0, "high": 1e200}, "at most"),
+        ({"dist": "lognormal", "mean": 10, "cv": 1e-200}, "too small"),  # cv² underflows to 0
+        ({"dist": "gamma", "mean": 10, "cv": 1e-160}, "too small"),  # shape overflows
+    ],
+)
+def test_non_finite_overflowing_and_degenerate_specs_are_refused(raw, expected):
+    with pytest.raises(ValidationError, match=expected):
+        ADAPTER.validate_python(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"dist": "lognormal", "mean": 1e12, "cv": 1e12},
+        {"dist": "lognormal", "mean": 1e-300, "cv": 1e-150},
+        {"dist": "gamma", "mean": 1e12, "cv": 1e-12},
+        {"dist": "gamma", "mean": 1e-300, "cv": 1e12},
+        {"dist": "exponential", "mean": 1e12},
+        {"dist": "triangular", "low": 0, "mode": 1e12, "high": 1e12},
+        {"dist": "empirical", "values": [1e12, 1e12, 0], "weights": [1e12, 1, 1]},
+    ],
+)
+def test_extreme_specs_that_are_accepted_sample_finite_values(raw):
+    spec = ADAPTER.validate_python(raw)
+    x = spec.sample(np.random.default_rng(3), 10_000)
+    assert np.isfinite(x).all() and (x >= 0).all()
+    assert np.isfinite(spec.mean) and np.isfinite(spec.scv)
