@@ -1,9 +1,16 @@
-"""The subcommands: each turns parsed arguments into work and files."""
+"""The subcommands: each turns parsed arguments into work and files.
+
+Everything that can be checked is checked before any work: the output folder (not a file, not
+someone else's non-empty folder, writable), the results store, the limits on the work asked for
+(`sim.experiment.limits`) and the number of workers. A write that still fails (a full disk)
+says so in one message; finished replications are in the results store, so running the same
+command again recomputes nothing.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 import time
 import warnings
 from pathlib import Path
@@ -14,9 +21,11 @@ from sim.cli.console import (
     format_sizing,
     format_summary,
 )
+from sim.experiment import limits
 from sim.experiment.backtest import backtest_table
+from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
-from sim.experiment.sizing import Target, size
+from sim.experiment.sizing import Target, shortfalls, size
 from sim.experiment.store import ResultStore
 from sim.experiment.sweep import (
     PrecisionWarning,
@@ -26,55 +35,138 @@ from sim.experiment.sweep import (
     sweep,
 )
 from sim.report.assumptions import register_for
-from sim.report.run_folder import default_run_dir, provenance, write_outputs, write_run, write_table
+from sim.report.run_folder import (
+    OutputError,
+    check_output_dir,
+    default_run_dir,
+    manifest,
+    probe_writable,
+    provenance,
+    run_tables,
+    write_outputs,
+)
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_to_dict
+
+log = logging.getLogger("techbar")
+
+
+def quiet(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))
 
 
 def _report(args: argparse.Namespace, argv: list[str] | None) -> int:
     from sim.report import write_report  # plotting libraries load only when reporting
 
+    if args.run_dir.is_dir():
+        probe_writable(args.run_dir, "RUN_DIR")
     xlsx, html = write_report(args.run_dir)
-    if not args.quiet:
-        print(f"wrote {xlsx} and {html}")
+    print(f"wrote {xlsx} and {html}")
     return 0
 
 
-def _run_options(args: argparse.Namespace) -> dict:
-    store = None if args.no_cache else ResultStore(args.cache)
-    if store is not None:
-        store.clean_temporary()
-    return {
+def _store(args: argparse.Namespace) -> ResultStore | None:
+    """The results store, checked before any work: an explicit --cache that is a file or
+    cannot be written is refused; the default location, if unusable, is only warned about."""
+    if args.no_cache:
+        return None
+    store = ResultStore(args.cache)
+    root = Path(store.root)
+    if root.exists() and not root.is_dir():
+        raise ScenarioError(
+            f"--cache '{root}' is a file, not a folder; give a folder, or --no-cache"
+        )
+    try:
+        probe_writable(root, "--cache")
+    except OutputError as exc:
+        if args.cache is not None:
+            raise ScenarioError(f"{exc}; give another folder, or --no-cache") from None
+        log.warning("%s; running without the results store", exc)
+        return None
+    store.clean_temporary()
+    return store
+
+
+def _check_workers(args: argparse.Namespace) -> None:
+    limits.check_workers(args.workers)
+    cores = default_workers()
+    if args.workers is not None and args.workers > cores and args.dask is None:
+        log.warning(
+            "--workers %d is more than the %d cores here: replications will compete for them",
+            args.workers,
+            cores,
+        )
+
+
+def _prepare(args: argparse.Namespace, name: str, kind: str) -> tuple[Path, dict]:
+    """The output folder and run options, once everything about them has been checked."""
+    out_dir = args.out or default_run_dir(name, kind)
+    check_output_dir(out_dir, args.command, args.force)
+    _check_workers(args)
+    set_dask_timeout(args.dask_timeout)
+    options = {
         "workers": args.workers,
         "dask": args.dask,
-        "store": store,
-        "progress": not args.quiet,
+        "store": _store(args),
+        "progress": not quiet(args),
     }
+    return out_dir, options
 
 
-def _out_dir(args: argparse.Namespace, name: str, kind: str) -> Path:
-    out_dir = args.out or default_run_dir(name, kind)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ScenarioError(f"--out '{out_dir}' is a file; give a folder")
-    return out_dir
+def _check_work(args, scenarios: list[Scenario], reps, trace: bool = False) -> None:
+    """Refuse work beyond the limits; say what is about to be done."""
+    if reps == "auto":
+        reps, option = args.max_reps, "--max-reps"
+    else:
+        option = "--reps"
+    estimates = limits.check_work(scenarios, reps, args.workers, trace, reps_option=option)
+    walkins = sum(e.walkins for e in estimates) * reps
+    log.info(
+        "%s; %d replication(s) of %d scenario(s): about %s walk-ins in all",
+        estimates[0].describe(),
+        reps,
+        len(scenarios),
+        f"{walkins:,.0f}",
+    )
 
 
-def _simulate(args, argv, kind: str = "runs", default_reps: int = 10):
+def _write(out_dir: Path, tables, meta, store) -> None:
+    try:
+        write_outputs(out_dir, tables, meta)
+    except OutputError as exc:
+        hint = (
+            f"; the finished replications are kept in the results store ({store.root}): "
+            "once the folder can be written, the same command recomputes nothing"
+            if store is not None
+            else ""
+        )
+        raise OutputError(f"{exc}{hint}") from None
+
+
+def _where(out_dir: Path) -> None:
+    print(f"results in {out_dir}")
+
+
+def _simulate(args, argv, kind: str = "runs", default_reps: int = 10, extra_tables=None):
     scenario = load_scenario(args.scenario, args.overrides)
     seed = 1 if args.seed is None else args.seed
-    out_dir = _out_dir(args, scenario.name, kind)
-    options = _run_options(args)
     trace = getattr(args, "trace", False)
+    reps = args.reps or default_reps
+    _check_work(args, [scenario], reps, trace)
+    out_dir, options = _prepare(args, scenario.name, kind)
     t0 = time.perf_counter()
     extra = {}
-    if args.reps == "auto":
+    if reps == "auto":
         found, extra = _to_precision(args, scenario, seed, trace=trace, **options)
         result = assemble(scenario, seed, found.outputs)
     else:
-        reps = args.reps or default_reps
         result = run(scenario, seed, reps, trace=trace, **options)
-    assumptions = register_for(args.scenario, scenario, args.overrides)
-    write_run(out_dir, result, time.perf_counter() - t0, argv, extra, assumptions)
-    return scenario, result, out_dir
+    tables = run_tables(result)
+    tables["assumptions.csv"] = register_for(args.scenario, scenario, args.overrides)
+    if extra_tables is not None:
+        tables.update(extra_tables(result))
+    meta = manifest(result, time.perf_counter() - t0, argv, extra)
+    _write(out_dir, tables, meta, options["store"])
+    return scenario, result, out_dir, tables
 
 
 def _to_precision(args, scenario: Scenario, seed: int, **options):
@@ -86,7 +178,7 @@ def _to_precision(args, scenario: Scenario, seed: int, **options):
             scenario, seed, args.precision, metrics, max_reps=args.max_reps, **options
         )
     for w in caught:
-        print(f"techbar: warning: {w.message}", file=sys.stderr)
+        log.warning("%s", w.message)
     rule = {
         "method": "Hoad, Robinson & Davies (2010), k_limit 5",
         "precision": args.precision,
@@ -100,20 +192,27 @@ def _to_precision(args, scenario: Scenario, seed: int, **options):
 
 
 def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir = _simulate(args, argv)
-    if not args.quiet:
+    scenario, result, out_dir, _ = _simulate(args, argv)
+    if not quiet(args):
         print(format_summary(result.summary(), scenario))
-        print(f"\nresults in {out_dir}")
+        print()
+    _where(out_dir)
     return 0
 
 
 def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir = _simulate(args, argv, kind="backtests", default_reps=20)
-    table = backtest_table(result)
-    write_table(out_dir / "backtest.csv", table)
-    if not args.quiet:
+    scenario, result, out_dir, tables = _simulate(
+        args,
+        argv,
+        kind="backtests",
+        default_reps=20,
+        extra_tables=lambda result: {"backtest.csv": backtest_table(result)},
+    )
+    table = tables["backtest.csv"]
+    if not quiet(args):
         print(format_backtest(table, result.replications))
-        print(f"\nresults in {out_dir}")
+        print()
+    _where(out_dir)
     return 0 if table["within_tolerance"].all() else 1
 
 
@@ -121,10 +220,10 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
     plan = load_experiment(args.experiment)
     exp = plan.experiment
     seed = exp.seed if args.seed is None else args.seed
-    out_dir = _out_dir(args, exp.name, "sweeps")
-    options = _run_options(args)
-    t0 = time.perf_counter()
     reps = args.reps or exp.reps
+    _check_work(args, list(plan.scenarios), reps)
+    out_dir, options = _prepare(args, exp.name, "sweeps")
+    t0 = time.perf_counter()
     extra: dict = {}
     if reps == "auto":
         found, extra = _to_precision(args, plan.scenarios[0], seed, **options)
@@ -148,10 +247,11 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
         **provenance(time.perf_counter() - t0, argv),
         "scenarios": {s.name: scenario_to_dict(s) for s in plan.scenarios},
     }
-    write_outputs(out_dir, tables, meta)
-    if not args.quiet:
+    _write(out_dir, tables, meta, options["store"])
+    if not quiet(args):
         print(format_comparison(comparison, reps))
-        print(f"\nresults in {out_dir}")
+        print()
+    _where(out_dir)
     return 0
 
 
@@ -159,10 +259,11 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     targets = [Target.parse(t) for t in args.target]
     seed = 1 if args.seed is None else args.seed
-    out_dir = _out_dir(args, scenario.name, "sizings")
     reps = args.reps or 10
+    _check_work(args, [scenario], reps)
+    out_dir, options = _prepare(args, scenario.name, "sizings")
     t0 = time.perf_counter()
-    result = size(scenario, targets, seed, reps, args.max_engineers, **_run_options(args))
+    result = size(scenario, targets, seed, reps, args.max_engineers, **options)
     tables = {
         "assumptions.csv": register_for(args.scenario, scenario, args.overrides),
         "recommendation.csv": result.recommendation,
@@ -174,12 +275,17 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
         "targets": [str(t) for t in targets],
         "seed": seed,
         "replications": reps,
+        "max_engineers": args.max_engineers,
         "rounds": len(result.runs),
         **provenance(time.perf_counter() - t0, argv),
         "scenario": scenario_to_dict(scenario),
     }
-    write_outputs(out_dir, tables, meta)
-    if not args.quiet:
+    _write(out_dir, tables, meta, options["store"])
+    if not quiet(args):
         print(format_sizing(result, targets, reps))
-        print(f"\nresults in {out_dir}")
-    return 0
+        print()
+    _where(out_dir)
+    unmet = shortfalls(result, targets)
+    for sentence in unmet:
+        log.error("%s", sentence)
+    return 1 if unmet else 0

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 from pathlib import Path
 
-from sim.experiment.executors import default_workers
+from sim.experiment import limits
+from sim.experiment.executors import DASK_TIMEOUT_S, default_workers
 from sim.experiment.sweep import (
     DEFAULT_PRECISION_KPIS,
 )
+
+try:  # the one place the store's default location is decided
+    from sim.experiment.store import default_store_root
+except ImportError:  # pragma: no cover - an older store module
+    default_store_root = None  # type: ignore[assignment]
+
+
+def package_version() -> str:
+    """The installed package's version (its metadata: the one source of truth)."""
+    try:
+        return metadata.version("techbar-sim")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _whole_number(minimum: int):
@@ -30,6 +45,16 @@ def _reps(text: str) -> int | str:
     return "auto" if text == "auto" else _whole_number(1)(text)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be seconds between 0 and 3600, got {text!r}")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -46,10 +71,17 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=Path, help="output folder (default under results/)")
     p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into --out even when it is a non-empty folder that is not an earlier "
+        "output of this command (its contents are replaced)",
+    )
+    p.add_argument(
         "--workers",
         type=_whole_number(1),
         default=None,
-        help=f"worker processes (default: number of cores, here {default_workers()})",
+        help=f"worker processes (default: number of cores, here {default_workers()}; more "
+        f"only with a warning, at most {limits.WORKERS.default:,.0f}: {limits.WORKERS.env})",
     )
     p.add_argument(
         "--dask",
@@ -57,13 +89,41 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
         help="run replications on a Dask cluster, e.g. tcp://scheduler:8786 (extra [dask])",
     )
     p.add_argument(
+        "--dask-timeout",
+        type=_seconds,
+        default=DASK_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"give up connecting to the Dask scheduler after this long (default "
+        f"{DASK_TIMEOUT_S:g})",
+    )
+    where = default_store_root() if default_store_root is not None else Path("results/cache")
+    p.add_argument(
         "--cache",
         type=Path,
-        default=Path("results") / "cache",
-        help="results store: finished replications are reused (default results/cache)",
+        default=None,
+        help=f"results store: finished replications are reused (default {where}; "
+        "or set TECHBAR_CACHE_DIR)",
     )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the store")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    _add_output_options(p)
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """-v/-q, accepted before or after the subcommand (SUPPRESS: one does not reset the other)."""
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="say more (-vv: debugging detail)",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress bar or summary table, only warnings, errors and where results went",
+    )
 
 
 def _add_scenario_options(p: argparse.ArgumentParser) -> None:
@@ -107,7 +167,8 @@ def _add_reps_options(p: argparse.ArgumentParser, default_reps: int, auto: bool 
             "--max-reps",
             type=_whole_number(2),
             default=100,
-            help="with --reps auto: the budget of replications (default 100)",
+            help="with --reps auto: the budget of replications (default 100; at most "
+            f"{limits.REPS.default:,.0f}: {limits.REPS.env})",
         )
 
 
@@ -115,7 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="techbar",
         description="Discrete-event simulation of walk-in IT support (Tech Bars).",
+        epilog="Limits (refused before any work, exit 2): horizon over "
+        f"{limits.HORIZON.default:g} years ({limits.HORIZON.env}), over "
+        f"{limits.REPS.default:,.0f} replications ({limits.REPS.env}), over "
+        f"{limits.WORKERS.default:,.0f} workers ({limits.WORKERS.env}), over "
+        f"{limits.MEMORY.default:g} GB estimated per replication ({limits.MEMORY.env}).",
     )
+    parser.add_argument("--version", action="version", version=f"techbar {package_version()}")
+    _add_output_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run replications of one scenario and write the results")
     _add_scenario_options(p)
@@ -151,5 +219,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution_options(z)
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
     r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
-    r.add_argument("--quiet", action="store_true")
+    _add_output_options(r)
     return parser

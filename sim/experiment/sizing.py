@@ -99,7 +99,7 @@ def analytic_estimates(
     out = []
     rate = {s.name: np.zeros(24) for s in scenario.sites}
     hours = {s.name: np.zeros(24) for s in scenario.sites}
-    service = {s.name: [] for s in scenario.sites}
+    service: dict[str, list[np.ndarray]] = {s.name: [] for s in scenario.sites}
     for r in range(reps):
         streams = Streams(seed, r)
         walkins, _ = demand(scenario, streams)
@@ -187,7 +187,10 @@ def size(
     replications; the KPIs with CIs at every level tried are the evidence."""
     estimates = {e.site: e for e in analytic_estimates(scenario, targets, seed)}
     names = [s.name for s in scenario.sites]
-    level = {n: max(1, estimates[n].sipp or estimates[n].erlang_c or 1) for n in names}
+    level = {
+        n: min(max_engineers, max(1, estimates[n].sipp or estimates[n].erlang_c or 1))
+        for n in names
+    }
     passes: dict[str, dict[int, bool]] = {n: {} for n in names}
     answer: dict[str, int | None] = {}
     evidence, runs = [], []
@@ -248,3 +251,28 @@ def size(
     ev = ev.sort_values(["site", "engineers"], kind="stable").reset_index(drop=True)
     ev["site"] = ev["site"].astype(str)
     return SizingOutput(recommendation, detail, ev, runs)
+
+
+def shortfalls(result: SizingOutput, targets: list[Target]) -> list[str]:
+    """One sentence per desk that no staffing tried could bring to every target: which
+    target, and the best value reached, at the most engineers tried (the search's bound)."""
+    out = []
+    ev = result.evidence
+    for site in result.detail.loc[~result.detail["targets_met"], "site"]:
+        rows = ev[ev["site"] == site]
+        top = int(rows["engineers"].max())
+        at_top = rows[rows["engineers"] == top].set_index("metric")["mean"]
+        missed = [t for t in targets if not t.met(float(at_top.get(t.metric, np.nan)))]
+        reached = "; ".join(
+            f"{t} is not met: {t.metric} reaches {_value(at_top.get(t.metric, np.nan))}"
+            for t in missed
+        )
+        out.append(
+            f"no staffing up to {top} engineers (--max-engineers) meets the targets at desk "
+            f"'{site}': with {top}, {reached}"
+        )
+    return out
+
+
+def _value(x: float) -> str:
+    return "no value (no visitors)" if pd.isna(x) else f"{x:.4g}"
