@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from sim import analytic
+from sim import analytic, report  # report: the output layer, callable as sim.report(dir)
 from sim.api import (
     BacktestResult,
     RunResult,
@@ -22,7 +22,6 @@ from sim.api import (
     SweepResult,
     backtest,
     compare,
-    report,
     run,
     size,
     sweep,

@@ -10,7 +10,7 @@ except the command line's ``KEY=VALUE`` strings, which are accepted too.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,20 +26,7 @@ from sim.experiment.sweep import SweepOutput, load_experiment, paired_comparison
 from sim.experiment.sweep import sweep as _sweep
 from sim.report.assumptions import register_for
 from sim.report.run_folder import provenance, write_outputs, write_run, write_table
-from sim.scenario import Scenario, load_scenario, scenario_to_dict
-
-Overrides = Mapping[str, Any] | Iterable[tuple[str, Any] | str] | None
-
-
-def _override_keys(overrides: Overrides) -> list[str]:
-    """The overrides as the assumptions register records them (which keys were set)."""
-    if overrides is None:
-        return []
-    items = overrides.items() if isinstance(overrides, Mapping) else overrides
-    out = []
-    for item in items:
-        out.append(item if isinstance(item, str) else f"{item[0]}={item[1]!r}")
-    return out
+from sim.scenario import Overrides, Scenario, load_scenario, override_pairs, scenario_to_dict
 
 
 @dataclass
@@ -48,7 +35,7 @@ class RunResult:
 
     output: RunOutput
     source: Path | None = None
-    overrides: list[str] = field(default_factory=list)
+    overrides: list[tuple[str, Any]] = field(default_factory=list)
     wall_time_s: float = 0.0
 
     @property
@@ -170,15 +157,7 @@ def _scenario(scenario: Scenario | Path | str | None, overrides: Overrides) -> S
         if overrides:
             raise TypeError("give overrides to load_scenario, not with a loaded Scenario")
         return scenario
-    return load_scenario(scenario, _as_list(overrides))
-
-
-def _as_list(overrides: Overrides) -> list:
-    if overrides is None:
-        return []
-    if isinstance(overrides, Mapping):
-        return list(overrides.items())
-    return list(overrides)
+    return load_scenario(scenario, overrides)
 
 
 def run(
@@ -198,7 +177,7 @@ def run(
     t0 = time.perf_counter()
     out = _run(s, seed, reps, workers=workers, trace=trace, progress=progress, dask=dask)
     source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
-    return RunResult(out, source, _override_keys(overrides), time.perf_counter() - t0)
+    return RunResult(out, source, override_pairs(overrides), time.perf_counter() - t0)
 
 
 def compare(base: RunResult, *others: RunResult) -> pd.DataFrame:
@@ -265,10 +244,3 @@ def backtest(
     """The published outcomes beside the simulated ones, with 95 % CIs."""
     r = run(scenario, reps, seed, workers, overrides=overrides, progress=progress)
     return BacktestResult(r.output, r.source, r.overrides, r.wall_time_s)
-
-
-def report(run_dir: Path | str) -> tuple[Path, Path]:
-    """Write report.xlsx and report.html into a run folder; return their paths."""
-    from sim.report.document import write_report  # plotting libraries load only here
-
-    return write_report(run_dir)

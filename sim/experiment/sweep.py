@@ -114,7 +114,7 @@ def run_to_precision(
         if needed is not None or n >= max_reps:
             achieved = relative_half_widths(kpis, metrics, n)
             if needed is None:
-                worst = max(achieved, key=achieved.get)
+                worst = max(achieved, key=lambda k: achieved[k])
                 warnings.warn(
                     f"precision ±{precision:.0%} not reached in {n} replications (the budget): "
                     f"{worst} is at ±{achieved[worst]:.1%}; raise --max-reps or accept wider "
@@ -215,8 +215,8 @@ def load_experiment(path: Path | str) -> SweepPlan:
             _new_name(name, texts, "grid", path)
             texts[name], pairs[name] = sets, override_pairs(point)
     scenarios = []
-    for name, sets in pairs.items():
-        data = apply_overrides(base_raw, sets)
+    for name, point_pairs in pairs.items():
+        data = apply_overrides(base_raw, point_pairs)
         data = {**data, "name": name if name != BASE else data.get("name", BASE)}
         source = f"experiment '{path.name}', scenario '{name}'"
         scenarios.append(validate(data, source))

@@ -1,14 +1,27 @@
 """The output layer: run folders, the assumptions register, figures, the workbook and the HTML
-report. It only reads results; plotting libraries load only when a report is written."""
+report. It only reads results; plotting libraries load only when a report is written.
+
+``sim.report`` is this package and, called as ``sim.report(run_dir)``, writes the run folder's
+``report.xlsx`` and ``report.html`` (the public API's ``report``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import types
+from pathlib import Path
 
 
-def __getattr__(name: str) -> Any:
-    if name == "write_report":
-        from sim.report.document import write_report
+def write_report(run_dir: Path | str) -> tuple[Path, Path]:
+    """Write report.xlsx and report.html into a run folder; return their paths."""
+    from sim.report.document import write_report as write  # plotting loads only here
 
-        return write_report
-    raise AttributeError(name)
+    return write(run_dir)
+
+
+class _ReportPackage(types.ModuleType):
+    def __call__(self, run_dir: Path | str) -> tuple[Path, Path]:
+        return write_report(run_dir)
+
+
+sys.modules[__name__].__class__ = _ReportPackage

@@ -16,7 +16,7 @@ import pandas as pd
 import tomlkit
 from tomlkit.items import Comment, Table
 
-from sim.scenario import Scenario, parse_override, scenario_to_dict
+from sim.scenario import Overrides, Scenario, override_pairs, scenario_to_dict
 
 LABELS = ("[seed]", "[S]", "[D]", "[A]")
 UNITS = [  # (pattern on the last key, unit), first match wins
@@ -97,13 +97,13 @@ def _comment_for(key: str, comments: dict[str, str]) -> str | None:
 
 
 def register(
-    scenario: Scenario, source_text: str | None = None, overrides: list[str] = ()
+    scenario: Scenario, source_text: str | None = None, overrides: Overrides = None
 ) -> pd.DataFrame:
     """One row per input: key, value, unit, label, source."""
     comments: dict[str, str] = {}
     if source_text is not None:
         _comments(tomlkit.parse(source_text), "", comments)
-    overridden = [parse_override(o)[0] for o in overrides]
+    overridden = [key for key, _ in override_pairs(overrides)]
     values: dict[str, Any] = {}
     _flatten(scenario_to_dict(scenario), "", values)
     rows = []
@@ -122,7 +122,9 @@ def register(
     return pd.DataFrame(rows, columns=["key", "value", "unit", "label", "source"])
 
 
-def register_for(path: Path | None, scenario: Scenario, overrides: list[str]) -> pd.DataFrame:
+def register_for(
+    path: Path | str | None, scenario: Scenario, overrides: Overrides = None
+) -> pd.DataFrame:
     from sim.scenario import default_scenario_path
 
     text = Path(path or default_scenario_path()).read_text(encoding="utf-8")

@@ -391,7 +391,7 @@ class Scenario(_Frozen):
             per_place = {key: v[k] for key, v in demand.items()}
             per_week = sum(per_place.values())
             if per_week > limit:
-                key = max(per_place, key=per_place.get)
+                key = max(per_place, key=lambda k: per_place[k])
                 raise ValueError(
                     f"{key}: the scenario makes up to about {per_week:,.0f} {what} a week "
                     f"({per_place[key]:,.0f} at {key}); at most {limit:,} are allowed (lower "
@@ -430,13 +430,15 @@ class Scenario(_Frozen):
         """Upper estimates of the incidents and of the walk-ins a week brings to each desk and
         pop-up location (``sites.N`` / ``popups.N``): the catchment's incident rates (walk-ins at
         full adoption), or the walk-in rate as if the desk were open all week."""
-        places = [(f"sites.{i}", s) for i, s in enumerate(self.sites)]
+        places: list[tuple[str, Site | Popup]] = [
+            (f"sites.{i}", s) for i, s in enumerate(self.sites)
+        ]
         places += [(f"popups.{i}", p) for i, p in enumerate(self.popups)]
-        out = {}
+        out: dict[str, tuple[float, float]] = {}
         for key, place in places:
             rate = getattr(place, "walkin_rate_per_hour", None)
             if rate is not None:
-                n = 7 * (sum(rate) if isinstance(rate, list) else 24 * rate)
+                n = 7.0 * (sum(rate) if isinstance(rate, list) else 24 * rate)
                 out[key] = (n, n)
                 continue
             incidents = walkins = 0.0
@@ -444,7 +446,8 @@ class Scenario(_Frozen):
                 if cat.rate_per_user_year is not None:
                     per_year = place.population * cat.rate_per_user_year
                 else:
-                    per_year = place.fleet.get(cat.device, 0) * (cat.rate_per_device_year or 0)
+                    devices = place.fleet.get(cat.device, 0) if cat.device is not None else 0
+                    per_year = devices * (cat.rate_per_device_year or 0)
                 incidents += per_year / WEEKS_PER_YEAR
                 walkins += per_year * cat.walkin_propensity / WEEKS_PER_YEAR
             out[key] = (incidents, walkins)

@@ -38,9 +38,10 @@ def test_overrides_are_data_not_text():
     description = 'He said "hi" \\ and left'
     s = sim.load_scenario(overrides={"description": description, "sites.0.engineers": 3})
     assert s.description == description
-    assert s.sites[0].engineers == sim.load_scenario(overrides=[("sites.0.engineers", 3)]).sites[
-        0
-    ].engineers
+    assert (
+        s.sites[0].engineers
+        == sim.load_scenario(overrides=[("sites.0.engineers", 3)]).sites[0].engineers
+    )
 
 
 def test_compare_pairs_runs_of_the_same_seed_and_refuses_others():
@@ -51,3 +52,13 @@ def test_compare_pairs_runs_of_the_same_seed_and_refuses_others():
     assert row["diff_mean"] < 0  # more engineers at the desk: shorter waits
     with pytest.raises(ValueError, match="same seed"):
         sim.compare(base, sim.run(overrides=SHORT, reps=2, seed=2))
+
+
+def test_report_is_callable_and_still_the_output_package(tmp_path):
+    import sim.report.plots as plots  # the package's modules stay importable
+
+    assert callable(plots.queue_by_hour)
+    out = sim.run(overrides=SHORT, reps=2, seed=1).write(tmp_path / "run")
+    xlsx, html = sim.report(out)
+    assert xlsx.is_file() and html.is_file()
+    assert "report" in sim.__all__
