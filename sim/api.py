@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.experiment import limits
 from sim.experiment.backtest import backtest_table
 from sim.experiment.runner import RunOutput
 from sim.experiment.runner import run as _run
@@ -174,6 +175,7 @@ def run(
     """Run `reps` replications of a scenario (a loaded Scenario, a TOML path, or None for the
     embedded default). Results do not depend on `workers` or the executor."""
     s = _scenario(scenario, overrides)
+    limits.check_work([s], reps, workers, trace)  # refuse what would exceed the limits
     t0 = time.perf_counter()
     out = _run(s, seed, reps, workers=workers, trace=trace, progress=progress, dask=dask)
     source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
@@ -200,8 +202,9 @@ def sweep(
 ) -> SweepResult:
     """Every scenario of an experiment file at the same seed, compared with its base."""
     plan = load_experiment(experiment)
-    t0 = time.perf_counter()
     n = plan.experiment.reps if reps is None else reps
+    limits.check_work(plan.scenarios, n, workers)
+    t0 = time.perf_counter()
     out = _sweep(
         plan,
         plan.experiment.seed if seed is None else seed,
@@ -227,6 +230,7 @@ def size(
     """The fewest engineers at each desk meeting every target, e.g. ``"service_level>=0.8"``."""
     s = _scenario(scenario, overrides)
     ts = [t if isinstance(t, Target) else Target.parse(t) for t in targets]
+    limits.check_work([s], reps, workers)
     t0 = time.perf_counter()
     out = _size(s, ts, seed, reps, max_engineers=max_engineers, workers=workers, progress=progress)
     return SizingResult(out, ts, seed, reps, time.perf_counter() - t0)

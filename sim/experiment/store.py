@@ -387,7 +387,7 @@ class ResultStore:
         except (OSError, TableFormatError) as exc:
             self.unwritable = str(exc)
             log.warning(
-                "techbar: warning: cannot write the results store %s (%s); "
+                "cannot write the results store %s (%s); "
                 "continuing without caching",
                 self.root,
                 exc,

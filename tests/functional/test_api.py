@@ -62,3 +62,9 @@ def test_report_is_callable_and_still_the_output_package(tmp_path):
     xlsx, html = sim.report(out)
     assert xlsx.is_file() and html.is_file()
     assert "report" in sim.__all__
+
+
+def test_the_api_refuses_work_beyond_the_limits_before_simulating(monkeypatch):
+    monkeypatch.setenv("TECHBAR_MAX_REPS", "5")
+    with pytest.raises(sim.ScenarioError, match="TECHBAR_MAX_REPS"):
+        sim.run(overrides=SHORT, reps=6)
