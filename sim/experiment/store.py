@@ -387,8 +387,7 @@ class ResultStore:
         except (OSError, TableFormatError) as exc:
             self.unwritable = str(exc)
             log.warning(
-                "cannot write the results store %s (%s); "
-                "continuing without caching",
+                "cannot write the results store %s (%s); continuing without caching",
                 self.root,
                 exc,
             )
