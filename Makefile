@@ -18,6 +18,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: lint  ## lint, then the whole test suite (unit, functional, validation, backtest, notebooks)
 	$(BIN)/pytest --nbmake tests notebooks

@@ -4,11 +4,12 @@ waits), and ingredients pooled over sites."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR
+from sim.kpis.ingredients import Ingredients, ShareIngredients, ValueIngredients
 from sim.kpis.registry import (
     RESOLVED,
 )
@@ -66,7 +67,7 @@ def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
     return w[w[:, 1] > w[:, 0]]
 
 
-def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) -> dict:
+def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) -> Ingredients:
     t0, t1 = rec.warmup_min, rec.horizon_min
     sl_target_min = scenario.service.sl_target_min
     v = site.visits
@@ -150,11 +151,13 @@ def downtime_saved_days(site: SiteRecord) -> np.ndarray:
     return np.where(np.isnan(v.baseline_days), np.nan, saved)
 
 
-def _value_ingredients(site: SiteRecord, counted: np.ndarray, scenario: Scenario) -> dict:
+def _value_ingredients(
+    site: SiteRecord, counted: np.ndarray, scenario: Scenario
+) -> ValueIngredients:
     v = site.visits
     saved = downtime_saved_days(site)
     ticket = counted & ~v.induced & ~np.isnan(saved)
-    out = {"saved_days": float(saved[ticket].sum()), "tickets": int(ticket.sum())}
+    out: dict[str, float] = {"saved_days": float(saved[ticket].sum()), "tickets": int(ticket.sum())}
     for k, d in enumerate(DEVICES):
         mine = ticket & (v.device == k)
         out[f"saved_days_{d}"] = float(saved[mine].sum())
@@ -162,10 +165,12 @@ def _value_ingredients(site: SiteRecord, counted: np.ndarray, scenario: Scenario
     hours = out["saved_days"] * scenario.value.hours_lost_per_downtime_day
     out["officer_hours_saved"] = hours
     out["value_saved_gbp"] = hours * scenario.value.gbp_per_officer_hour
-    return out
+    return cast(ValueIngredients, out)  # per-device keys are made from DEVICES
 
 
-def _share_ingredients(site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray) -> dict:
+def _share_ingredients(
+    site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray
+) -> ShareIngredients:
     """Numerator and denominator of sd_share_taken for one catchment."""
     v = site.visits
     resolved = counted & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
@@ -195,14 +200,15 @@ def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
     return float(np.maximum(last - windows[:, 1], 0).sum()), len(windows)
 
 
-def pool(parts: list[dict]) -> dict:
+def pool(parts: list[Ingredients]) -> Ingredients:
     """Ingredients of several sites as one: waits are concatenated, the largest queue kept,
     and every other (additive) ingredient summed."""
     special: dict[str, Callable[[list[Any]], Any]] = {
         "waits": np.concatenate,
         "queue_max": max,
     }
-    return {k: special.get(k, sum)([p[k] for p in parts]) for k in parts[0]}
+    pooled = {k: special.get(k, sum)([p[k] for p in parts]) for k in parts[0]}  # type: ignore[literal-required]
+    return cast(Ingredients, pooled)
 
 
 def force_scale(scenario: Scenario, modelled_population: int) -> float:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from sim.kpis.ingredients import Ingredients
 from sim.scenario import DEVICES
 from sim.service import (
     FIXED,
@@ -25,7 +26,7 @@ class KPI:
     name: str
     unit: str
     meaning: str
-    formula: Callable[[dict], float]
+    formula: Callable[[Ingredients], float]
     title: str = ""  # for people: what it is, its unit and period
     direction: int = 0  # +1 higher is better, -1 higher is worse, 0 neither (a volume)
 
@@ -34,16 +35,15 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else float("nan")
 
 
-def _get(key: str) -> Callable[[dict], float]:
-    return lambda g: g[key]
-
-
 def _quantile(waits: np.ndarray, q: float) -> float:
     return float(np.quantile(waits, q)) if len(waits) else float("nan")
 
 
-def _saved_days_per_ticket(device: str) -> Callable[[dict], float]:
-    return lambda g: _ratio(g[f"saved_days_{device}"], g[f"tickets_{device}"])
+def _saved_days_per_ticket(device: str) -> Callable[[Ingredients], float]:
+    return lambda g: _ratio(
+        g[f"saved_days_{device}"],  # type: ignore[literal-required]
+        g[f"tickets_{device}"],  # type: ignore[literal-required]
+    )
 
 
 KPIS: dict[str, KPI] = {
@@ -152,12 +152,17 @@ KPIS: dict[str, KPI] = {
             "visits ending on the return-to-base route: not fixed and not swapped",
             lambda g: g["escalated"],
         ),
-        KPI("swaps", "visitors", "visits ending with a device swapped from stock", _get("swapped")),
+        KPI(
+            "swaps",
+            "visitors",
+            "visits ending with a device swapped from stock",
+            lambda g: g["swapped"],
+        ),
         KPI(
             "stockouts",
             "visitors",
             "visits needing a swap when no unit of that device was on hand (sent return-to-base)",
-            _get("stockouts"),
+            lambda g: g["stockouts"],
         ),
         KPI(
             "fill_rate",
@@ -193,13 +198,13 @@ KPIS: dict[str, KPI] = {
             "h",
             "productive officer-hours saved: days of downtime saved × value.hours_lost_per_"
             "downtime_day (an assumption)",
-            _get("officer_hours_saved"),
+            lambda g: g["officer_hours_saved"],
         ),
         KPI(
             "value_saved_gbp",
             "£",
             "officer_hours_saved × value.gbp_per_officer_hour (an assumption)",
-            _get("value_saved_gbp"),
+            lambda g: g["value_saved_gbp"],
         ),
         KPI(
             "sd_share_taken",

@@ -1,0 +1,58 @@
+"""The additive ingredients one site's records reduce to, from which every KPI is a formula.
+
+Counts and areas add over sites; ``waits`` are concatenated and ``queue_max`` is the largest
+(``measure.pool``). Naming every ingredient here lets the type checker catch a KPI formula
+that reads one that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import numpy as np
+
+
+class ValueIngredients(TypedDict):
+    saved_days: float  # downtime saved by tickets, days
+    tickets: int
+    saved_days_laptop: float
+    saved_days_tablet: float
+    saved_days_smartphone: float
+    tickets_laptop: int
+    tickets_tablet: int
+    tickets_smartphone: int
+    officer_hours_saved: float
+    value_saved_gbp: float
+
+
+class ShareIngredients(TypedDict):
+    resolved_sd: int  # resolved at the desk, not induced: calls taken from the service desk
+    sd_calls: float  # incidents the service desk would have had (scaled force-wide for ALL)
+    population: int
+
+
+class Ingredients(ValueIngredients, ShareIngredients):
+    walkins: int
+    served: int
+    balked: int
+    reneged: int
+    turned_away: int
+    queueing_end: int  # still queueing at the horizon
+    within_target: int  # seen within the service-level target
+    wait_all_sum: float  # min: time in queue of every walk-in whose wait is known
+    wait_all_n: int
+    fixed: int
+    swapped: int
+    escalated: int
+    completed: int
+    waits: np.ndarray  # min: waits of those seen
+    queue_area: float  # visitor-minutes waiting while open
+    open_time: float  # min open
+    queue_max: float
+    busy_area: float  # engineer-minutes serving while open
+    on_duty_area: float  # engineer-minutes on duty while open
+    first_hour_area: float
+    first_hour_time: float
+    overtime_sum: float  # min past closing, summed over open days
+    open_days: int
+    stockouts: int
