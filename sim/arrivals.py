@@ -54,7 +54,8 @@ class IncidentTally:
     incident_min: np.ndarray  # every incident's time, for weekly series
     category: np.ndarray
     channel: np.ndarray
-    would_call_service_desk: np.ndarray  # bool: not induced demand
+    would_call_service_desk: np.ndarray  # bool: not induced demand, and not censored
+    censored: np.ndarray  # bool: its user would visit after the horizon (outcome unknown)
 
     def sd_calls_by_week(self, n_weeks: int) -> np.ndarray:
         """Incidents that would have been service-desk calls, by week of the incident."""
@@ -188,12 +189,15 @@ def population_walkins(
     horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
     undecided = wants.copy()
     walkin = np.zeros(len(t), bool)
+    censored = np.zeros(len(t), bool)
     out = {}
     for k, opt in enumerate(options):
         stream = f"visit_time/{name}" if k == 0 else f"visit_time/{name}/{opt.target}"
         visit, reachable = _next_visit(scenario, opt, t, streams(stream))
-        chosen = undecided & reachable & (visit < horizon_min)
-        undecided &= ~chosen
+        takes = undecided & reachable
+        chosen = takes & (visit < horizon_min)
+        censored |= takes & ~chosen  # would visit after the horizon: neither resolved nor a call
+        undecided &= ~takes
         walkin |= chosen
         order = np.argsort(visit[chosen], kind="stable")
         out[opt.target] = Walkins(
@@ -213,7 +217,8 @@ def population_walkins(
         incident_min=t,
         category=cat,
         channel=channel,
-        would_call_service_desk=~induced_cat[cat],
+        would_call_service_desk=~induced_cat[cat] & ~censored,
+        censored=censored,
     )
     return out, tally
 

@@ -110,7 +110,7 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
         "waits": waits,
         "queue_area": float(qw.integral(t0, t1)),
         "open_time": float(open_fn.integral(t0, t1)),
-        "queue_max": queue.max_on(t0, t1),
+        "queue_max": qw.max_on(t0, t1),  # while open, as the definition says
         "busy_area": float(busy_w.integral(t0, t1)),
         "on_duty_area": float(on_duty_w.integral(t0, t1)),
         "first_hour_area": float((queue * first_fn).integral(t0, t1)),
@@ -173,7 +173,9 @@ def _share_ingredients(
 ) -> ShareIngredients:
     """Numerator and denominator of sd_share_taken for one catchment."""
     v = site.visits
-    resolved = counted & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+    # numerator and denominator filtered alike: by when the incident arose
+    arose = v.incident_min >= rec.warmup_min
+    resolved = arose & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
     tally, population = site.incidents, site.population
     if tally is None:  # walk-ins given as a rate: no catchment, no share
         return {"resolved_sd": int(resolved.sum()), "sd_calls": 0, "population": 0}

@@ -124,7 +124,7 @@ KPIS: dict[str, KPI] = {
         KPI(
             "queue_len_max",
             "visitors",
-            "largest number waiting at any moment",
+            "largest number waiting at any moment while the desk is open",
             lambda g: g["queue_max"],
         ),
         KPI(
@@ -210,7 +210,9 @@ KPIS: dict[str, KPI] = {
             "sd_share_taken",
             "share",
             "incidents resolved at a Tech Bar (fixed or swapped; induced demand excluded) ÷ all "
-            "incidents the service desk would have had without Tech Bars; for ALL, force-wide",
+            "incidents the service desk would have had without Tech Bars, both counted by when "
+            "the incident arose (after the warm-up), leaving out incidents whose user would visit "
+            "after the horizon; for ALL, force-wide",
             lambda g: _ratio(g["resolved_sd"], g["sd_calls"]),
         ),
     ]

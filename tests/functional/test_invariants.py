@@ -1,6 +1,7 @@
 """Invariants of every run, property-tested over random small scenarios."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -181,3 +182,28 @@ def _engineers_serving_never_exceed_roster(rec):
         assert np.all(serving[starts] <= on_duty[starts]), site.name
         assert np.all(on_duty >= 0) and np.all(on_duty <= site.capacity)
         assert serving.max(initial=0) <= site.capacity
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: the last week's share still dips (0.108 against 0.12), because the "
+    "incidents left out for visiting after the horizon are mostly ones that would have been "
+    "resolved; removing the dip needs a run-out period after the horizon in which deferred "
+    "visits are served",
+)
+def test_the_weekly_share_has_no_dip_in_the_last_week():
+    """Incidents whose user would visit after the horizon are neither resolved nor counted as
+    calls, so the share of the last week is like the weeks before it (no end-of-horizon dip)."""
+    from sim.experiment.runner import run
+    from sim.scenario import load_scenario
+
+    s = load_scenario(
+        overrides={"horizon_weeks": 30, "warmup_weeks": 0, "demand.adoption.full_after_weeks": 0}
+    )
+    w = run(s, seed=2, replications=4, workers=2).weekly
+    share = w[(w["site"] == "ALL") & (w["metric"] == "sd_share_taken")]
+    by_week = share.groupby("week")["value"].mean()
+    steady = by_week.loc[20:29]
+    last = by_week.loc[30]
+    # the last week is within the spread of the steady weeks before it (3 of their std devs)
+    assert abs(last - steady.mean()) <= 3 * steady.std(ddof=1), (last, steady.describe())
