@@ -38,9 +38,10 @@ def test_overrides_are_data_not_text():
     description = 'He said "hi" \\ and left'
     s = sim.load_scenario(overrides={"description": description, "sites.0.engineers": 3})
     assert s.description == description
-    assert s.sites[0].engineers == sim.load_scenario(overrides=[("sites.0.engineers", 3)]).sites[
-        0
-    ].engineers
+    assert (
+        s.sites[0].engineers
+        == sim.load_scenario(overrides=[("sites.0.engineers", 3)]).sites[0].engineers
+    )
 
 
 def test_compare_pairs_runs_of_the_same_seed_and_refuses_others():

@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from sim.arrivals import desk_option, population_walkins
+from sim.arrivals import desk_option, population_walkins, popup_option
 from sim.calendar import MIN_PER_DAY, MIN_PER_WEEK, WEEKDAYS
 from sim.kpis import on_duty_step
 from sim.model import POPUP, run_replication
-from sim.popups import popup_option
 from sim.scenario import load_scenario
 from sim.service import SERVED_OUTCOMES, SWAPPED
 from sim.streams import Streams
