@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 import simpy
@@ -160,7 +161,9 @@ class Desk:
         self.visits = visits
         self.windows = plan.windows
         # whose engineers work here: the desk's own, a pop-up's home desk's, or its mobile team
-        self.home = plan.home if plan.kind != DESK and not plan.mobile_team else plan.name
+        self.home: str = plan.name
+        if plan.kind != DESK and not plan.mobile_team and plan.home is not None:
+            self.home = plan.home
         self.log = log  # (time, home, site, state, ±1): every move of every engineer
         self.balk_queue = scenario.service.balk_queue
         self.send_away = scenario.service.at_close == "send_away"
@@ -186,8 +189,9 @@ class Desk:
 
     # ---------------------------------------------------------------- the plan, followed
 
-    def _agenda(self) -> list[tuple[float, int, int, Callable, object]]:
-        p, out = self.plan, []
+    def _agenda(self) -> list[tuple[float, int, int, Callable[[Any], None], Any]]:
+        p = self.plan
+        out: list[tuple[float, int, Callable[[Any], None], Any]] = []
         if p.kind == DESK:
             previous = 0.0
             for t, r in zip(p.roster_times.tolist(), p.roster_values.tolist(), strict=True):
