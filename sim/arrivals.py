@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK, opening_windows
-from sim.scenario import Scenario, Site
+from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK
+from sim.plan import desk_windows, popup_windows
+from sim.scenario import Popup, Scenario, Site
 from sim.streams import Streams
 
 WEEKS_PER_YEAR = 365.25 / 7
@@ -63,8 +64,7 @@ class IncidentTally:
         return np.bincount(week, minlength=n_weeks)[:n_weeks]
 
 
-def site_windows(site: Site, weeks: int) -> np.ndarray:
-    return opening_windows(site.day_indices, site.open_min, site.close_min, weeks)
+site_windows = desk_windows  # a desk's opening windows, as the plan has them
 
 
 def hour_of_week_weights(scenario: Scenario) -> np.ndarray:
@@ -249,6 +249,16 @@ def desk_option(scenario: Scenario, site: Site) -> VisitOption:
         open_min=site.open_min,
         close_min=site.close_min,
         max_defer_min=scenario.demand.max_defer_h * MIN_PER_HOUR,
+    )
+
+
+def popup_option(scenario: Scenario, popup: Popup) -> VisitOption:
+    return VisitOption(
+        target=popup.name,
+        windows=popup_windows(popup, scenario.horizon_weeks + 1),
+        open_min=popup.start_min,
+        close_min=popup.end_min,
+        max_defer_min=scenario.demand.popup_max_defer_h * MIN_PER_HOUR,
     )
 
 

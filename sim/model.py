@@ -1,5 +1,5 @@
-"""One replication: generate demand, build the desks and pop-up visits, run SimPy to the horizon,
-return the records."""
+"""One replication: compile the plan, generate demand, build the desks and pop-up visits, run
+SimPy to the horizon, return the records."""
 
 from __future__ import annotations
 
@@ -16,18 +16,17 @@ from sim.arrivals import (
     desk_walkins,
     merge_walkins,
     population_walkins,
+    popup_option,
     rate_walkins,
-    site_windows,
 )
 from sim.calendar import MIN_PER_WEEK
-from sim.popups import home_desk_absences, popup_option, popup_roster, popup_windows
-from sim.roster import break_absences, roster_schedule
+from sim.plan import AT_SITE, DESK, POPUP, Plan, compile_plan
 from sim.scenario import DEVICES, Scenario, Site
 from sim.service import Desk, Visits, sample_visits
 from sim.stock import StockPool
 from sim.streams import Streams
 
-DESK, POPUP = "desk", "popup"
+__all__ = ["DESK", "POPUP", "EngineerLog", "ReplicationRecord", "SiteRecord", "run_replication"]
 
 
 @dataclass
@@ -38,14 +37,42 @@ class SiteRecord:
     kind: str  # DESK or POPUP
     visits: Visits
     windows: np.ndarray  # opening windows [open, close) in clock minutes
-    roster_times: np.ndarray  # engineers rostered: from each of these clock minutes …
+    roster_times: np.ndarray  # engineers rostered (the plan): from each of these clock minutes …
     roster_values: np.ndarray  # … this many
-    capacity: int  # engineers on duty when nobody is off (largest roster)
-    off_duty_times: np.ndarray  # engineers going off duty (+1) or back (−1) at these times
-    off_duty_deltas: np.ndarray
+    capacity: int  # the largest roster
+    duty_times: np.ndarray  # engineers coming on duty here (+1) or leaving (−1), as happened
+    duty_deltas: np.ndarray
     stock: list[StockPool]  # swap stock per device type, in DEVICES order (shared by pop-ups)
     population: int  # users in the catchment
     incidents: IncidentTally | None  # None when walk-ins are given as a rate
+
+
+@dataclass
+class EngineerLog:
+    """Every move of every engineer, as it happened: at `time`, one engineer of `home` (a desk,
+    or a pop-up's mobile team) began (+1) or ended (−1) being `state` (on duty, travelling, on a
+    break) at `site` (travel is logged at the pop-up travelled to or from)."""
+
+    time: np.ndarray
+    home: np.ndarray
+    site: np.ndarray
+    state: np.ndarray
+    delta: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[float, str, str, str, int]]) -> EngineerLog:
+        if not rows:
+            empty = np.asarray([], dtype=object)
+            return cls(np.zeros(0), empty, empty, empty, np.zeros(0, int))
+        t, home, site, state, delta = zip(*rows, strict=True)
+        obj = np.asarray
+        return cls(
+            np.asarray(t, float),
+            obj(home, dtype=object),
+            obj(site, dtype=object),
+            obj(state, dtype=object),
+            np.asarray(delta, int),
+        )
 
 
 @dataclass
@@ -54,6 +81,8 @@ class ReplicationRecord:
     horizon_min: float
     warmup_min: float
     sites: list[SiteRecord]
+    engineers: EngineerLog | None = None
+    plan: Plan | None = None
 
 
 def swap_stock(
@@ -100,59 +129,51 @@ def demand(
 def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationRecord:
     streams = Streams(seed, replication)
     env = simpy.Environment()
-    horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
+    plan = compile_plan(scenario)  # who is where, when: before any incident is drawn
+    horizon_min = plan.horizon_min
     walkins, tallies = demand(scenario, streams)
-    away = home_desk_absences(scenario)
-    desks, stock = [], {}
+    log: list[tuple[float, str, str, str, int]] = []
+    desks: dict[str, tuple[Desk, str, int]] = {}
+    stock = {}
     for site in scenario.sites:
         visits = sample_visits(scenario, site.name, walkins[site.name], streams)
-        roster = roster_schedule(site, scenario.horizon_weeks)
-        absences = break_absences(site, scenario.horizon_weeks) + away[site.name]
         stock[site.name] = swap_stock(env, scenario, site, streams)
-        desk = Desk(
-            env,
-            scenario,
-            site.name,
-            visits,
-            site_windows(site, scenario.horizon_weeks),
-            roster,
-            stock[site.name],
-            absences,
-        )
-        desks.append((desk, DESK, site.population))
+        desk = Desk(env, scenario, plan.sites[site.name], visits, stock[site.name], log)
+        desks[site.name] = (desk, DESK, site.population)
     for popup in scenario.popups:
         visits = sample_visits(scenario, popup.name, walkins[popup.name], streams)
-        desk = Desk(
-            env,
-            scenario,
-            popup.name,
-            visits,
-            popup_windows(popup, scenario.horizon_weeks),
-            popup_roster(popup),
-            stock[popup.home],
-        )
-        desks.append((desk, POPUP, popup.population))
+        desk = Desk(env, scenario, plan.sites[popup.name], visits, stock[popup.home], log)
+        if not popup.mobile_team:
+            home = desks[popup.home][0]
+            desk.home_desk = home
+            home.popups[popup.name] = desk
+        desks[popup.name] = (desk, POPUP, popup.population)
     env.run(until=horizon_min)
-    records = [
-        SiteRecord(
-            name=d.name,
-            kind=kind,
-            visits=d.visits,
-            windows=d.windows,
-            roster_times=d.roster_times,
-            roster_values=d.roster_values,
-            capacity=d.capacity,
-            off_duty_times=np.asarray(d.off_duty_times, float),
-            off_duty_deltas=np.asarray(d.off_duty_deltas, float),
-            stock=d.stock,
-            population=population,
-            incidents=tallies[d.name],
+    moves = EngineerLog.from_rows(log)
+    records = []
+    for d, kind, population in desks.values():
+        mine = (moves.site == d.name) & (moves.state == AT_SITE)
+        records.append(
+            SiteRecord(
+                name=d.name,
+                kind=kind,
+                visits=d.visits,
+                windows=d.windows,
+                roster_times=d.plan.roster_times,
+                roster_values=d.plan.roster_values,
+                capacity=d.plan.capacity,
+                duty_times=moves.time[mine],
+                duty_deltas=moves.delta[mine].astype(float),
+                stock=d.stock,
+                population=population,
+                incidents=tallies[d.name],
+            )
         )
-        for d, kind, population in desks
-    ]
     return ReplicationRecord(
         replication=replication,
         horizon_min=horizon_min,
         warmup_min=scenario.warmup_weeks * MIN_PER_WEEK,
         sites=records,
+        engineers=moves,
+        plan=plan,
     )

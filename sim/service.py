@@ -10,24 +10,26 @@ Every random quantity of a visit (tier, service time, patience, outcome draw) is
 before the run, from streams of its own, so the same visitor gets the same draws whatever the
 staffing: comparisons between scenarios are paired visit by visit.
 
-Engineers per weekday vary and leave for breaks and pop-up visits, but SimPy's
-``Resource.capacity`` is fixed: a desk holds its off-duty engineers with high-priority "off duty"
-requests, which take an engineer only once the visitor in hand is finished (``sim/roster.py``
-says when and how many). Every change of engineers on duty is logged for utilisation.
+Engineers come and go as the plan (``sim/plan.py``) says: the roster changes at each opening,
+and engineers leave for breaks and pop-up visits, each once the visitor in hand is finished. A
+desk counts its engineers itself (on duty, free, leaving) instead of using a SimPy resource, so a
+departure is O(1) however long the queue. Every move of an engineer (on duty at a site,
+travelling, on a break) is logged, for utilisation and to check the plan was kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import cast
+from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.arrivals import Walkins
-from sim.roster import Absence
+from sim.plan import AT_SITE, BREAK, DESK, TRAVEL, SitePlan
 from sim.scenario import DEVICES, Scenario
 from sim.stock import StockPool
 from sim.streams import Streams
@@ -49,7 +51,6 @@ class Outcome(IntEnum):
 QUEUEING, IN_SERVICE, FIXED, ESCALATED, SWAPPED, BALKED, RENEGED, TURNED_AWAY = Outcome
 OUTCOME_NAMES = tuple(o.name.lower() for o in Outcome)
 SERVED_OUTCOMES = (IN_SERVICE, FIXED, ESCALATED, SWAPPED)
-OFF_DUTY_PRIORITY, VISITOR_PRIORITY = -1, 0
 NO_DEVICE = -1
 
 
@@ -128,48 +129,206 @@ def sample_visits(scenario: Scenario, name: str, walkins: Walkins, streams: Stre
     )
 
 
+# why an engineer is waiting to leave (once the visitor in hand is finished)
+OFF, ON_BREAK, TO_POPUP = 0, 1, 2
+
+
+def _nothing() -> None:
+    return None
+
+
 class Desk:
-    """One desk's (or pop-up visit's) engineers and queue in a SimPy environment."""
+    """One desk's (or pop-up visit's) engineers and queue in a SimPy environment.
+
+    Engineers are counted: `present` on duty here, of whom `free` are idle; visitors waiting for
+    an engineer queue first come first served in `queue`; engineers due to leave (off duty, on
+    a break, for a pop-up) wait in `leaving` and take precedence over the queue, so each leaves
+    as soon as the visitor in hand is finished.
+    """
 
     def __init__(
         self,
         env: simpy.Environment,
         scenario: Scenario,
-        name: str,
+        plan: SitePlan,
         visits: Visits,
-        windows: np.ndarray,
-        roster: tuple[np.ndarray, np.ndarray],
         stock: list[StockPool],
-        absences: Sequence[Absence] = (),
+        log: list[tuple[float, str, str, str, int]],
     ):
         self.env = env
-        self.name = name
+        self.plan = plan
+        self.name = plan.name
         self.visits = visits
-        self.windows = windows
-        self.roster_times, self.roster_values = roster
-        self.capacity = int(self.roster_values.max())
-        self.varies = len(set(self.roster_values.tolist())) > 1 or len(absences) > 0
-        self.engineers = (
-            simpy.PriorityResource(env, self.capacity)
-            if self.varies
-            else simpy.Resource(env, self.capacity)
-        )
+        self.windows = plan.windows
+        # whose engineers work here: the desk's own, a pop-up's home desk's, or its mobile team
+        self.home: str = plan.name
+        if plan.kind != DESK and not plan.mobile_team and plan.home is not None:
+            self.home = plan.home
+        self.log = log  # (time, home, site, state, ±1): every move of every engineer
         self.balk_queue = scenario.service.balk_queue
         self.send_away = scenario.service.at_close == "send_away"
         self.stock = stock  # one pool per device type, in DEVICES order
-        self.waiting = 0
-        self.off_duty_times: list[float] = []  # when an engineer went off duty (+1) or came
-        self.off_duty_deltas: list[int] = []  # back (−1): engineers on duty = capacity − Σ
+        self.present = 0
+        self.free = 0
+        self.on_break = 0
+        self.rostered = 0
+        self.queue: deque[simpy.Event] = deque()
+        self.leaving: deque[tuple[int, Callable[[], None]]] = deque()
+        self.finishing = False  # a pop-up: its visit has closed; engineers go once all are seen
+        self.home_desk: Desk | None = None  # a pop-up staffed from a desk: that desk
+        self.popups: dict[str, Desk] = {}  # a desk: the pop-ups its engineers visit
         self.closing: simpy.Event = env.event()
         env.process(self._arrivals())
-        if len(set(self.roster_values.tolist())) > 1:
-            env.process(self._roster())
-        for absence in absences:
-            env.process(self._absence(absence))
+        env.process(self._follow_plan())
         if self.send_away:
             env.process(self._closer())
 
-    # ---------------------------------------------------------------- processes
+    @property
+    def waiting(self) -> int:
+        return len(self.queue)
+
+    # ---------------------------------------------------------------- the plan, followed
+
+    def _agenda(self) -> list[tuple[float, int, int, Callable[[Any], None], Any]]:
+        p = self.plan
+        out: list[tuple[float, int, Callable[[Any], None], Any]] = []
+        if p.kind == DESK:
+            previous = 0.0
+            for t, r in zip(p.roster_times.tolist(), p.roster_values.tolist(), strict=True):
+                if r != previous:
+                    out.append((t, 0, self._roster, r))
+                previous = r
+            out += [(trip.leave_min, 2, self._send, trip) for trip in p.trips]
+        else:
+            for s, e in p.windows.tolist():
+                out.append((s - p.travel_min, 0, self._open, None))
+                if p.mobile_team:
+                    out.append((s, 1, self._team_arrives, p.engineers))
+                out.append((e, 3, self._close, None))
+        out += [(b, 2, self._take_break, d) for b, d in p.breaks]
+        return [(t, k, i, fn, arg) for i, (t, k, fn, arg) in enumerate(out)]
+
+    def _follow_plan(self):
+        env = self.env
+        for t, _, _, fn, arg in sorted(self._agenda(), key=lambda a: a[:3]):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            fn(arg)
+
+    def _roster(self, rostered: float) -> None:
+        """The day's roster: engineers come on duty, or go off once their visitor is done."""
+        delta = int(rostered) - self.rostered
+        self.rostered = int(rostered)
+        if delta > 0:
+            delta -= self._cancel(OFF, delta)
+        for _ in range(delta):
+            self._arrive()
+        for _ in range(-delta):
+            self._depart(OFF, _nothing)
+
+    def _take_break(self, duration_min: float) -> None:
+        self._depart(ON_BREAK, lambda: self._on_break(duration_min))
+
+    def _on_break(self, duration_min: float) -> None:
+        self.on_break += 1
+        self.log.append((self.env.now, self.home, self.name, BREAK, 1))
+        self.env.timeout(duration_min).callbacks.append(self._back_from_break)
+
+    def _back_from_break(self, _event) -> None:
+        self.on_break -= 1
+        self.log.append((self.env.now, self.home, self.name, BREAK, -1))
+        self._arrive()
+
+    def _send(self, trip) -> None:
+        """A desk's engineers leave for a pop-up visit (each once their visitor is done)."""
+        popup = self.popups[trip.popup]
+        for _ in range(trip.engineers):
+            self._depart(TO_POPUP, lambda: self._travel(self, popup, trip.travel_min))
+
+    def _travel(self, origin: Desk, to: Desk, travel_min: float) -> None:
+        """An engineer of `self.home` travels between a desk and a pop-up (logged at the pop-up)."""
+        popup = to if origin.plan.kind == DESK else origin
+        self.log.append((self.env.now, self.home, popup.name, TRAVEL, 1))
+
+        def arrive(_event) -> None:
+            self.log.append((self.env.now, self.home, popup.name, TRAVEL, -1))
+            to._arrive()
+
+        self.env.timeout(travel_min).callbacks.append(arrive)
+
+    def _open(self, _) -> None:
+        self.finishing = False
+
+    def _team_arrives(self, engineers: int) -> None:
+        for _ in range(engineers):
+            self._arrive()
+
+    def _close(self, _) -> None:
+        """A pop-up's slot ends: breaks not yet begun are dropped, and once its last visitor is
+        seen to its engineers go home."""
+        self.finishing = True
+        self._cancel(ON_BREAK, len(self.leaving))
+        self._check_done()
+
+    def _check_done(self) -> None:
+        if (
+            self.finishing
+            and self.present
+            and self.free == self.present
+            and not self.queue
+            and not self.on_break
+        ):
+            while self.present:
+                self.free -= 1
+                self._leave(self._go_home)
+
+    def _go_home(self) -> None:
+        if self.home_desk is not None:  # a mobile team is simply off
+            self._travel(self, self.home_desk, self.plan.travel_min)
+
+    # ---------------------------------------------------------------- engineers
+
+    def _arrive(self) -> None:
+        """An engineer comes on duty here."""
+        self.present += 1
+        self.log.append((self.env.now, self.home, self.name, AT_SITE, 1))
+        self._engineer_free()
+
+    def _engineer_free(self) -> None:
+        """An engineer is free: leaves if due to, else takes the next visitor, else waits."""
+        if self.leaving:
+            self._leave(self.leaving.popleft()[1])
+        elif self.queue:
+            self.queue.popleft().succeed()
+        else:
+            self.free += 1
+            if self.finishing:
+                self._check_done()
+
+    def _depart(self, why: int, then: Callable[[], None]) -> None:
+        if self.free:
+            self.free -= 1
+            self._leave(then)
+        else:
+            self.leaving.append((why, then))
+
+    def _leave(self, then: Callable[[], None]) -> None:
+        self.present -= 1
+        self.log.append((self.env.now, self.home, self.name, AT_SITE, -1))
+        then()
+
+    def _cancel(self, why: int, n: int) -> int:
+        """Withdraw up to `n` of the latest departures pending for `why`; how many were."""
+        kept, cancelled = deque[tuple[int, Callable[[], None]]](), 0
+        for item in reversed(self.leaving):
+            if item[0] == why and cancelled < n:
+                cancelled += 1
+            else:
+                kept.appendleft(item)
+        self.leaving = kept
+        return cancelled
+
+    # ---------------------------------------------------------------- visitors
 
     def _arrivals(self):
         env = self.env
@@ -178,60 +337,6 @@ class Desk:
             if t > env.now:
                 yield env.timeout(t - env.now)
             env.process(visit(i))
-
-    def _roster(self):
-        """Hold (capacity − rostered) engineers off duty, changing at each roster change."""
-        env, off = self.env, list[simpy.resources.resource.PriorityRequest]()
-        for t, rostered in zip(
-            self.roster_times.tolist(), self.roster_values.tolist(), strict=True
-        ):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            target = self.capacity - int(rostered)
-            while len(off) > target:
-                self._back_on_duty(off.pop())
-            while len(off) < target:
-                off.append(self._go_off_duty())
-
-    def _absence(self, absence: Absence):
-        """Engineers leave once their visitor is finished; back at a time, or after a break."""
-        env = self.env
-        if absence.start_min > env.now:
-            yield env.timeout(absence.start_min - env.now)
-        reqs = [self._go_off_duty() for _ in range(absence.engineers)]
-        if absence.duration_min is not None:
-            for req in reqs:
-                env.process(self._break(req, absence.duration_min))
-        else:
-            assert absence.end_min is not None  # an absence has an end or a duration
-            if absence.end_min > env.now:
-                yield env.timeout(absence.end_min - env.now)
-            for req in reqs:
-                self._back_on_duty(req)
-
-    def _break(self, req: simpy.resources.resource.Request, duration_min: float):
-        yield req
-        yield self.env.timeout(duration_min)
-        self._back_on_duty(req)
-
-    def _go_off_duty(self) -> simpy.resources.resource.PriorityRequest:
-        """A high-priority request: takes the next engineer to finish with a visitor."""
-        engineers = cast(simpy.PriorityResource, self.engineers)  # rosters that vary only
-        req = engineers.request(priority=OFF_DUTY_PRIORITY, preempt=False)
-        req.callbacks.append(self._log_off_duty)
-        return req
-
-    def _log_off_duty(self, _event) -> None:
-        self.off_duty_times.append(self.env.now)
-        self.off_duty_deltas.append(1)
-
-    def _back_on_duty(self, req: simpy.resources.resource.Request) -> None:
-        if req.triggered:
-            self.engineers.release(req)
-            self.off_duty_times.append(self.env.now)
-            self.off_duty_deltas.append(-1)
-        else:
-            req.cancel()
 
     def _closer(self):
         """Fire `closing` at every closing time, so visitors still queueing can be sent away."""
@@ -245,30 +350,29 @@ class Desk:
     def _visit(self, i: int):
         env, v = self.env, self.visits
         v.arrive_min[i] = env.now  # the clock's own value, so no wait is negative by rounding
-        if self.balk_queue is not None and self.waiting >= self.balk_queue:
+        queue = self.queue
+        if self.balk_queue is not None and len(queue) >= self.balk_queue:
             v.outcome[i] = BALKED
             return
-        req = (
-            cast(simpy.PriorityResource, self.engineers).request(priority=VISITOR_PRIORITY)
-            if self.varies
-            else self.engineers.request()
-        )
-        if not req.triggered:
-            self.waiting += 1
+        if self.free:
+            self.free -= 1
+        else:
+            seen = env.event()  # succeeds when an engineer takes this visitor
+            queue.append(seen)
             if v.patience_min is None and not self.send_away:
-                yield req
+                yield seen
             else:
                 gives_up = env.timeout(v.patience_min[i]) if v.patience_min is not None else None
                 closes = self.closing if self.send_away else None
-                yield env.any_of([e for e in (req, gives_up, closes) if e is not None])
-                if not req.triggered:
-                    req.cancel()
-                    self.waiting -= 1
+                yield env.any_of([e for e in (seen, gives_up, closes) if e is not None])
+                if not seen.triggered:
+                    queue.remove(seen)
                     v.left_queue_min[i] = env.now
                     sent_away = closes is not None and closes.triggered
                     v.outcome[i] = TURNED_AWAY if sent_away else RENEGED
+                    if self.finishing:
+                        self._check_done()
                     return
-            self.waiting -= 1
         v.start_min[i] = env.now
         v.outcome[i] = IN_SERVICE
         yield env.timeout(v.service_min[i])
@@ -280,5 +384,5 @@ class Desk:
         else:
             v.stockout[i] = bool(v.swappable[i])
             v.outcome[i] = ESCALATED
-        self.engineers.release(req)
         v.end_min[i] = env.now
+        self._engineer_free()

@@ -55,10 +55,10 @@ def busy_step(site: SiteRecord, horizon_min: float) -> StepFn:
 
 
 def on_duty_step(site: SiteRecord) -> StepFn:
-    """Engineers on duty at the desk over time: the roster less breaks and pop-up duty, as
-    actually taken (an engineer leaves only once the visitor in hand is finished)."""
-    off = StepFn.from_changes(site.off_duty_times, site.off_duty_deltas)
-    return StepFn(off.times, site.capacity - off.values, before=float(site.capacity))
+    """Engineers on duty at the site over time, as it happened: the plan's roster less breaks
+    and pop-up duty (an engineer leaves only once the visitor in hand is finished, and is back
+    from a pop-up only after its last visitor and the journey)."""
+    return StepFn.from_changes(site.duty_times, site.duty_deltas)
 
 
 def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:

@@ -327,6 +327,11 @@ class Popup(_Frozen):
         None, description="permanent desk the location's users travel to when no visit is near"
     )
     opened: dt.date | None = None
+    breaks: list[Break] = Field(
+        default_factory=lambda: [Break(start="12:30", duration_min=30, stagger_min=30)],
+        description="breaks each of the visit's engineers takes within the slot (default: a "
+        "30-minute lunch at 12:30, staggered by 30 minutes)",
+    )
 
     @model_validator(mode="after")
     def _slot(self):

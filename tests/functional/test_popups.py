@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from sim.arrivals import desk_option, population_walkins
+from sim.arrivals import desk_option, population_walkins, popup_option
 from sim.calendar import MIN_PER_DAY, MIN_PER_WEEK, WEEKDAYS
 from sim.kpis import on_duty_step
 from sim.model import POPUP, run_replication
-from sim.popups import popup_option
 from sim.scenario import load_scenario
 from sim.service import SERVED_OUTCOMES, SWAPPED
 from sim.streams import Streams
@@ -87,7 +86,12 @@ def test_home_desk_capacity_drops_during_its_popup_visits(four_weeks):
             t0 = w * MIN_PER_WEEK + day * MIN_PER_DAY
             before = duty.at(t0 + p.start_min - p.travel_min - 10)  # 09:00: all there
             during = duty.at(t0 + p.start_min + 60)  # 10:30: the pop-up engineer is away
-            after = duty.at(t0 + p.end_min + p.travel_min + 10)  # 16:50: back
+            # back once the visit has closed, its last visitor is seen and the journey made
+            ends = np.asarray(records[p.name].visits.end_min)
+            ends = ends[(ends >= t0) & (ends < t0 + MIN_PER_DAY)]
+            done = max(t0 + p.end_min, ends.max(initial=0.0))
+            after = duty.at(done + p.travel_min + 1e-6)
+            assert duty.at(done + p.travel_min - 1e-6) == roster - p.engineers
             assert before == roster and after == roster
             assert during == roster - p.engineers
             drops += 1
