@@ -26,8 +26,36 @@ from sim.experiment.sizing import size as _size
 from sim.experiment.sweep import SweepOutput, load_experiment, paired_comparison
 from sim.experiment.sweep import sweep as _sweep
 from sim.report.assumptions import register_for
-from sim.report.run_folder import provenance, write_outputs, write_run, write_table
-from sim.scenario import Overrides, Scenario, load_scenario, override_pairs, scenario_to_dict
+from sim.report.run_folder import (
+    check_output_dir,
+    provenance,
+    write_outputs,
+    write_run,
+    write_table,
+)
+from sim.scenario import (
+    Overrides,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    override_pairs,
+    scenario_to_dict,
+)
+
+API = {"made_with": "the Python API (sim)"}
+
+
+def _output_dir(out_dir: Path | str, command: str, force: bool) -> Path:
+    """The checks the command makes on --out: never overwrite a folder of something else."""
+    out = Path(out_dir)
+    check_output_dir(out, command, force)
+    return out
+
+
+def _check_counts(reps: int, seed: int, workers: int) -> None:
+    for name, value, low in (("reps", reps, 1), ("seed", seed, 0), ("workers", workers, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ScenarioError(f"{name}: {value!r} is not allowed; give a whole number ≥ {low}")
 
 
 @dataclass
@@ -63,11 +91,16 @@ class RunResult:
     def stock_on_hand(self) -> pd.DataFrame:
         return self.output.stock_on_hand()
 
-    def write(self, out_dir: Path | str) -> Path:
-        """Write the run folder (summary.csv, replications.csv, manifest.json, ...)."""
+    command = "run"
+
+    def write(self, out_dir: Path | str, force: bool = False) -> Path:
+        """Write the run folder (summary.csv, replications.csv, manifest.json, ...). A folder
+        that is not empty and not an earlier output of the same kind is refused unless
+        `force` (then its contents are replaced)."""
+        out = _output_dir(out_dir, self.command, force)
         assumptions = register_for(self.source, self.scenario, self.overrides)
-        write_run(Path(out_dir), self.output, self.wall_time_s, [], None, assumptions)
-        return Path(out_dir)
+        write_run(out, self.output, self.wall_time_s, [self.command], API, assumptions)
+        return out
 
 
 @dataclass
@@ -78,8 +111,10 @@ class BacktestResult(RunResult):
         """outcome, metric, site, published, tolerance, simulated mean, CI, within_tolerance."""
         return backtest_table(self.output)
 
-    def write(self, out_dir: Path | str) -> Path:
-        out = super().write(out_dir)
+    command = "backtest"
+
+    def write(self, out_dir: Path | str, force: bool = False) -> Path:
+        out = super().write(out_dir, force)
         write_table(out / "backtest.csv", self.table())
         return out
 
@@ -98,7 +133,8 @@ class SweepResult:
         """Each scenario minus the base, replication by replication, with 95 % CIs."""
         return self.output.comparison()
 
-    def write(self, out_dir: Path | str) -> Path:
+    def write(self, out_dir: Path | str, force: bool = False) -> Path:
+        out = _output_dir(out_dir, "sweep", force)
         plan = self.output.plan
         exp = plan.experiment
         tables = {
@@ -112,11 +148,12 @@ class SweepResult:
             "experiment": exp.model_dump(mode="json"),
             "seed": self.output.seed,
             "replications": self.output.runs[0].replications,
-            **provenance(self.wall_time_s, []),
+            **API,
+            **provenance(self.wall_time_s, ["sweep"]),
             "scenarios": {s.name: scenario_to_dict(s) for s in plan.scenarios},
         }
-        write_outputs(Path(out_dir), tables, meta)
-        return Path(out_dir)
+        write_outputs(out, tables, meta)
+        return out
 
 
 @dataclass
@@ -137,7 +174,8 @@ class SizingResult:
         """The evidence: every KPI with its CI at every staffing level tried."""
         return self.output.evidence
 
-    def write(self, out_dir: Path | str) -> Path:
+    def write(self, out_dir: Path | str, force: bool = False) -> Path:
+        out = _output_dir(out_dir, "size", force)
         tables = {
             "recommendation.csv": self.output.recommendation,
             "sizing.csv": self.output.detail,
@@ -147,10 +185,11 @@ class SizingResult:
             "seed": self.seed,
             "replications": self.reps,
             "targets": [str(t) for t in self.targets],
-            **provenance(self.wall_time_s, []),
+            **API,
+            **provenance(self.wall_time_s, ["size"]),
         }
-        write_outputs(Path(out_dir), tables, meta)
-        return Path(out_dir)
+        write_outputs(out, tables, meta)
+        return out
 
 
 def _scenario(scenario: Scenario | Path | str | None, overrides: Overrides) -> Scenario:
@@ -174,6 +213,7 @@ def run(
 ) -> RunResult:
     """Run `reps` replications of a scenario (a loaded Scenario, a TOML path, or None for the
     embedded default). Results do not depend on `workers` or the executor."""
+    _check_counts(reps, seed, workers)
     s = _scenario(scenario, overrides)
     limits.check_work([s], reps, workers, trace)  # refuse what would exceed the limits
     t0 = time.perf_counter()
@@ -203,6 +243,7 @@ def sweep(
     """Every scenario of an experiment file at the same seed, compared with its base."""
     plan = load_experiment(experiment)
     n = plan.experiment.reps if reps is None else reps
+    _check_counts(n, plan.experiment.seed if seed is None else seed, workers)
     limits.check_work(plan.scenarios, n, workers)
     t0 = time.perf_counter()
     out = _sweep(
@@ -230,6 +271,7 @@ def size(
     """The fewest engineers at each desk meeting every target, e.g. ``"service_level>=0.8"``."""
     s = _scenario(scenario, overrides)
     ts = [t if isinstance(t, Target) else Target.parse(t) for t in targets]
+    _check_counts(reps, seed, workers)
     limits.check_work([s], reps, workers)
     t0 = time.perf_counter()
     out = _size(s, ts, seed, reps, max_engineers=max_engineers, workers=workers, progress=progress)

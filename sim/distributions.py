@@ -40,7 +40,10 @@ class _Spec(BaseModel):
         self._derived()
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            mean, scv = self.mean, self.scv
+            try:
+                mean, scv = self.mean, self.scv
+            except (ZeroDivisionError, OverflowError):  # e.g. a mean so small its square is 0
+                mean, scv = self.mean, math.inf
         if not (math.isfinite(mean) and math.isfinite(scv)):
             raise ValueError(f"mean ({mean!r}) and variability ({scv!r}) must be finite")
         return self

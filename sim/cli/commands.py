@@ -45,7 +45,7 @@ from sim.report.run_folder import (
     run_tables,
     write_outputs,
 )
-from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_to_dict
+from sim.scenario import Scenario, load_scenario, scenario_to_dict
 
 log = logging.getLogger("techbar")
 
@@ -65,22 +65,18 @@ def _report(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _store(args: argparse.Namespace) -> ResultStore | None:
-    """The results store, checked before any work: an explicit --cache that is a file or
-    cannot be written is refused; the default location, if unusable, is only warned about."""
+    """The results store, checked before any work: one that is a file or cannot be written
+    is warned about once and the run goes on without it (nothing is lost but the caching)."""
     if args.no_cache:
         return None
     store = ResultStore(args.cache)
     root = Path(store.root)
-    if root.exists() and not root.is_dir():
-        raise ScenarioError(
-            f"--cache '{root}' is a file, not a folder; give a folder, or --no-cache"
-        )
     try:
+        if root.exists() and not root.is_dir():
+            raise OutputError(f"--cache '{root}' is a file, not a folder")
         probe_writable(root, "--cache")
     except OutputError as exc:
-        if args.cache is not None:
-            raise ScenarioError(f"{exc}; give another folder, or --no-cache") from None
-        log.warning("%s; running without the results store", exc)
+        log.warning("%s; running without the results store (give another --cache to keep it)", exc)
         return None
     store.clean_temporary()
     return store

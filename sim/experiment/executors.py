@@ -99,7 +99,12 @@ def _check_dask_address(address: str, timeout_s: float) -> None:
     """Fail fast, with a message, on an address that is malformed or where nothing listens."""
     import socket
 
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    except ValueError as exc:
+        raise ExecutorError(
+            f"--dask {address}: not an address ({exc}); give e.g. tcp://scheduler:8786"
+        ) from None
     if parts.scheme not in ("tcp", "tls", "ws", "wss", "ucx", "inproc"):
         raise ExecutorError(
             f"--dask {address}: unknown scheme '{parts.scheme}'; give e.g. tcp://scheduler:8786"

@@ -214,6 +214,11 @@ def load_experiment(path: Path | str) -> SweepPlan:
             name = ", ".join(sets)
             _new_name(name, texts, "grid", path)
             texts[name], pairs[name] = sets, override_pairs(point)
+    if len(pairs) == 1:
+        raise ScenarioError(
+            f"invalid experiment ({path}): it has no scenarios to compare with the base; add "
+            "[[scenarios]] or a [grid] with values"
+        )
     scenarios = []
     for name, point_pairs in pairs.items():
         data = apply_overrides(base_raw, point_pairs)

@@ -157,6 +157,12 @@ def check_output_dir(out_dir: Path, command: str, force: bool = False) -> None:
     if out_dir.exists() or out_dir.is_symlink():
         if not out_dir.is_dir():
             raise OutputError(f"--out '{out_dir}' is a file, not a folder; give a folder")
+        here, target = Path.cwd().resolve(), out_dir.resolve()
+        if target == here or target in here.parents:
+            raise OutputError(
+                f"--out '{out_dir}' is the current folder (or one above it), which a run "
+                "replaces as a whole; give a folder of its own"
+            )
         _refuse_dangerous(out_dir, force)
         try:
             empty = not any(True for _ in out_dir.iterdir())
@@ -312,7 +318,7 @@ def scrub_paths(meta: object, out_dir: Path) -> object:
 
 def default_run_dir(name: str, kind: str = "runs", now: dt.datetime | None = None) -> Path:
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]  # file-name limits
     return Path("results") / kind / f"{safe}-{stamp}"
 
 

@@ -58,8 +58,8 @@ EngineersOrNone = Annotated[int, Field(ge=0, le=MAX_ENGINEERS)]
 
 
 def name_key(name: str) -> str:
-    """A site or pop-up name as compared for clashes: case and spacing ignored."""
-    return " ".join(name.split()).casefold()
+    """A site or pop-up name as compared for clashes: case, spaces, '_' and '-' ignored."""
+    return "".join(c for c in name.casefold() if not c.isspace() and c not in "_-")
 
 
 def _site_name(v: str) -> str:
@@ -388,7 +388,7 @@ class Scenario(_Frozen):
             if first[0] != key:
                 raise ValueError(
                     f"{key}.name: '{name}' clashes with {first[0]}.name '{first[1]}'; names "
-                    "must be unique across sites and popups (ignoring case and spacing)"
+                    "must be unique across sites and popups (ignoring case, spaces, _ and -)"
                 )
         demand = self.demand_per_week()
         limits = ((0, "incidents", MAX_INCIDENTS_PER_WEEK), (1, "walk-ins", MAX_WALKINS_PER_WEEK))

@@ -68,3 +68,43 @@ def test_the_api_refuses_work_beyond_the_limits_before_simulating(monkeypatch):
     monkeypatch.setenv("TECHBAR_MAX_REPS", "5")
     with pytest.raises(sim.ScenarioError, match="TECHBAR_MAX_REPS"):
         sim.run(overrides=SHORT, reps=6)
+
+
+def test_write_never_replaces_a_folder_of_something_else(tmp_path):
+    from sim.report.run_folder import OutputError
+
+    mine = tmp_path / "documents"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    result = sim.run(overrides=SHORT, reps=2, seed=1)
+    with pytest.raises(OutputError, match="--force"):
+        result.write(mine)
+    assert (mine / "notes.txt").read_text() == "keep me"
+    out = result.write(tmp_path / "run")
+    result.write(out)  # an earlier output of the same kind is replaced
+    assert (
+        main(
+            [
+                "run",
+                "--set",
+                "horizon_weeks=3",
+                "--reps",
+                "2",
+                "--no-cache",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )  # and the command treats it as its own
+    result.write(mine, force=True)
+    assert not (mine / "notes.txt").exists() and (mine / "summary.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"reps": 0}, {"reps": 2.5}, {"seed": -5}, {"workers": 0}, {"reps": True}]
+)
+def test_the_api_refuses_bad_counts_with_a_message(kwargs):
+    with pytest.raises(sim.ScenarioError, match=next(iter(kwargs))):
+        sim.run(overrides=SHORT, **{"reps": 2, **kwargs})

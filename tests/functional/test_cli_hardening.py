@@ -190,7 +190,7 @@ def test_force_never_replaces_the_current_folder(tmp_path, mmc_path, capsys, mon
     (tmp_path / "keep.txt").write_text("x")  # the tests run in tmp_path
     _no_simulation(monkeypatch)
     assert run_cli(mmc_path, *SMALL, "--out", ".", "--no-cache", "--force") == 2
-    assert "--force" in capsys.readouterr().err
+    assert "current folder" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").exists()
 
 
@@ -283,13 +283,14 @@ def test_out_that_is_a_file_is_refused_before_any_work(tmp_path, mmc_path, capsy
     assert (tmp_path / "f").read_text() == "x"
 
 
-def test_cache_that_is_a_file_is_refused_before_any_work(tmp_path, mmc_path, capsys, monkeypatch):
+def test_cache_that_is_a_file_warns_and_the_run_goes_on(tmp_path, mmc_path, capsys):
     (tmp_path / "c").write_text("x")
-    _no_simulation(monkeypatch)
-    assert run_cli(mmc_path, *SMALL, "--out", tmp_path / "o", "--cache", tmp_path / "c") == 2
+    assert run_cli(mmc_path, *SMALL, "--out", tmp_path / "o", "--cache", tmp_path / "c") == 0
     err = capsys.readouterr().err
-    assert "--cache" in err and "is a file" in err and "--no-cache" in err
-    assert not (tmp_path / "o").exists()
+    assert "--cache" in err and "is a file" in err and "without the results store" in err
+    assert err.count("warning") == 1 and "Traceback" not in err
+    assert (tmp_path / "o" / "summary.csv").is_file()
+    assert (tmp_path / "c").read_text() == "x"  # left as it was
 
 
 def _read_only(folder: Path, monkeypatch) -> None:
@@ -312,25 +313,34 @@ def _read_only(folder: Path, monkeypatch) -> None:
     monkeypatch.setattr(run_folder.tempfile, "mkdtemp", refuse(real_mkdtemp))
 
 
-@pytest.mark.parametrize("option", ["--out", "--cache"])
-def test_read_only_target_is_refused_before_any_work(
-    tmp_path, mmc_path, capsys, monkeypatch, option
+def test_read_only_output_folder_is_refused_before_any_work(
+    tmp_path, mmc_path, capsys, monkeypatch
 ):
     ro = tmp_path / "ro"
     ro.mkdir()
     _read_only(ro, monkeypatch)
     _no_simulation(monkeypatch)
     try:
-        if option == "--out":
-            args = ["--out", ro / "run", "--no-cache"]
-        else:
-            args = ["--out", tmp_path / "run", "--cache", ro / "store"]
-        assert run_cli(mmc_path, *SMALL, *args) == 2
+        assert run_cli(mmc_path, *SMALL, "--out", ro / "run", "--no-cache") == 2
     finally:
         ro.chmod(0o755)
     err = capsys.readouterr().err
-    assert option in err and "cannot write" in err and "Traceback" not in err
-    assert list(ro.iterdir()) == [] and not (tmp_path / "run").exists()
+    assert "--out" in err and "cannot write" in err and "Traceback" not in err
+    assert list(ro.iterdir()) == []
+
+
+def test_read_only_cache_warns_and_the_run_goes_on(tmp_path, mmc_path, capsys, monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    _read_only(ro, monkeypatch)
+    try:
+        args = ["--out", tmp_path / "run", "--cache", ro / "store"]
+        assert run_cli(mmc_path, *SMALL, *args) == 0
+    finally:
+        ro.chmod(0o755)
+    err = capsys.readouterr().err
+    assert "--cache" in err and "cannot write" in err and "Traceback" not in err
+    assert list(ro.iterdir()) == [] and (tmp_path / "run" / "summary.csv").is_file()
 
 
 def test_a_full_disk_at_write_time_is_one_message_and_keeps_the_replications(
@@ -479,12 +489,16 @@ def _closed_port() -> int:
     return port
 
 
-@pytest.mark.parametrize("kind", ["malformed", "closed port", "http server", "silent server"])
+@pytest.mark.parametrize(
+    "kind", ["malformed", "broken ipv6", "closed port", "http server", "silent server"]
+)
 def test_dask_without_a_scheduler_fails_within_its_timeout(tmp_path, mmc_path, capsys, kind):
     pytest.importorskip("distributed")
     server = None
     if kind == "malformed":
         address = "foo://nowhere"
+    elif kind == "broken ipv6":
+        address = "tcp://[::1"
     elif kind == "closed port":
         address = f"tcp://127.0.0.1:{_closed_port()}"
     else:
@@ -601,3 +615,22 @@ def test_more_workers_than_cores_is_a_warning(tmp_path, mmc_path, capsys, monkey
     assert run_cli(mmc_path, *SMALL[:-2], "--workers", 3, "--out", tmp_path / "o", "-q") == 0
     err = capsys.readouterr().err
     assert "--workers 3 is more than the 1 cores" in err
+
+
+def test_out_as_the_current_folder_is_refused_before_any_work(
+    tmp_path, mmc_path, capsys, monkeypatch
+):
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "notes.txt").write_text("keep")
+    monkeypatch.chdir(here)
+    _no_simulation(monkeypatch)
+    assert run_cli(mmc_path, *SMALL, "--no-cache", "--out", ".") == 2
+    assert "current folder" in capsys.readouterr().err
+    assert (here / "notes.txt").read_text() == "keep"
+
+
+def test_a_very_long_scenario_name_gets_a_usable_default_folder(tmp_path, mmc_path):
+    assert run_cli(mmc_path, *SMALL, "--no-cache", "--quiet", "--set", "name=" + "n" * 300) == 0
+    (folder,) = (tmp_path / "results" / "runs").iterdir()
+    assert len(folder.name) < 120 and (folder / "summary.csv").is_file()

@@ -323,3 +323,28 @@ def test_named_scenario_overrides_still_read_toml_text(tmp_path, mmc_path):
     assert (late.sites[0].open, late.sites[0].close) == ("09:00", "18:00")
     assert [s.name for s in plan.scenarios] == ["mmc", "late"]
     assert plan.pairs["late"] == [("sites.0.open", "09:00"), ("sites.0.close", "18:00")]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "empirical", "values": [1e-300], "weights": [1]},
+        {"dist": "uniform", "low": 1e-300, "high": 2e-300},
+        {"dist": "triangular", "low": 0, "mode": 1e-300, "high": 2e-300},
+    ],
+)
+def test_a_distribution_too_small_to_have_a_spread_is_refused_not_a_crash(spec):
+    with pytest.raises(ScenarioError, match="tiers.L1.service_min"):
+        load_scenario(overrides={"tiers.L1.service_min": spec})
+
+
+@pytest.mark.parametrize("twin", ["Kentish_Town", "kentish-town", "KentishTown", "kentish\ttown"])
+def test_names_that_differ_only_in_spaces_underscores_or_dashes_clash(twin):
+    with pytest.raises(ScenarioError, match="unique"):
+        load_scenario(overrides={"sites.0.name": twin})
+
+
+def test_an_experiment_with_nothing_to_compare_is_refused(tmp_path, mmc_path):
+    p = _experiment(tmp_path, mmc_path, "[grid]\n")
+    with pytest.raises(ScenarioError, match="no scenarios to compare"):
+        load_experiment(p)
