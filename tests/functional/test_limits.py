@@ -121,7 +121,10 @@ def test_an_environment_variable_raises_the_limit_for_the_command(
 
 def test_sweep_and_size_are_checked_too(tmp_path, capsys, no_simulation):
     exp = tmp_path / "e.toml"
-    exp.write_text('name = "e"\nset = ["horizon_weeks=1100"]\nreps = 2\n')
+    exp.write_text(
+        'name = "e"\nset = ["horizon_weeks=1100"]\nreps = 2\n'
+        '[[scenarios]]\nname = "more"\nset = ["sites.0.engineers=3"]\n'
+    )
     assert main(["sweep", str(exp), "--out", str(tmp_path / "s"), "--no-cache"]) == 2
     assert "TECHBAR_MAX_HORIZON_YEARS" in capsys.readouterr().err
     code = main(
