@@ -165,3 +165,15 @@ def test_missing_file_and_bad_toml(tmp_path):
     bad.write_text("name = \n")
     with pytest.raises(ScenarioError, match="not valid TOML"):
         read_toml(bad)
+
+
+def test_the_default_patience_has_little_early_abandonment():
+    """Someone who has walked to a desk rarely leaves in the first minutes (MODEL.md §2): under
+    1 % within 5 minutes, where an exponential of the same mean gives 15 %."""
+    import numpy as np
+
+    spec = load_scenario().service.patience_min
+    assert spec is not None
+    x = spec.sample(np.random.default_rng(0), 200_000)
+    assert abs(x.mean() - 30) < 0.5  # the stated mean
+    assert (x < 5).mean() < 0.01
