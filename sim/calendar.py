@@ -1,4 +1,5 @@
-"""The simulation clock: minutes from Monday 00:00 of week 1, and the opening windows of a desk."""
+"""The simulation clock: minutes from Monday 00:00 of week 1; the days a place opens (its
+weekdays, from its opening date, less closed dates) and its opening windows."""
 
 from __future__ import annotations
 
@@ -21,19 +22,30 @@ def parse_hhmm(text: str) -> int:
     return minutes
 
 
-def opening_windows(
-    day_indices: list[int], open_min: int, close_min: int, weeks: int
-) -> np.ndarray:
-    """Opening windows over `weeks` weeks as an (n, 2) array of [open, close) clock minutes.
+def open_days(
+    day_indices: list[int], weeks: int, closed: frozenset[int] = frozenset(), first_day: int = 0
+) -> list[int]:
+    """Days (counted from Monday of week 1) on which a place with these weekdays opens over
+    `weeks` weeks: from day `first_day` on, less the `closed` days."""
+    days = sorted(set(day_indices))
+    return [
+        d
+        for w in range(weeks)
+        for d in (w * 7 + i for i in days)
+        if d >= first_day and d not in closed
+    ]
+
+
+def day_windows(days: list[int], open_min: int, close_min: int) -> np.ndarray:
+    """Opening windows on `days` as an (n, 2) array of [open, close) clock minutes.
 
     Windows that touch (e.g. a desk open 00:00–24:00 every day) are merged, so a desk open
     around the clock has one window and never closes its doors.
     """
-    days = sorted(set(day_indices))
-    starts = [w * MIN_PER_WEEK + d * MIN_PER_DAY + open_min for w in range(weeks) for d in days]
     windows: list[list[float]] = []
-    for s in starts:
-        e = s - open_min + close_min
+    for d in days:
+        s = d * MIN_PER_DAY + open_min
+        e = d * MIN_PER_DAY + close_min
         if windows and windows[-1][1] >= s:
             windows[-1][1] = e
         else:

@@ -22,7 +22,7 @@ from sim.arrivals import (
 from sim.calendar import MIN_PER_WEEK
 from sim.plan import AT_SITE, DESK, POPUP, Plan, compile_plan
 from sim.scenario import DEVICES, Scenario, Site
-from sim.service import Desk, Visits, sample_visits
+from sim.service import Desk, Visits, visits_of
 from sim.stock import StockPool
 from sim.streams import Streams
 
@@ -136,12 +136,12 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     desks: dict[str, tuple[Desk, str, int]] = {}
     stock = {}
     for site in scenario.sites:
-        visits = sample_visits(scenario, site.name, walkins[site.name], streams)
+        visits = visits_of(scenario, walkins[site.name])
         stock[site.name] = swap_stock(env, scenario, site, streams)
         desk = Desk(env, scenario, plan.sites[site.name], visits, stock[site.name], log)
         desks[site.name] = (desk, DESK, site.population)
     for popup in scenario.popups:
-        visits = sample_visits(scenario, popup.name, walkins[popup.name], streams)
+        visits = visits_of(scenario, walkins[popup.name])
         desk = Desk(env, scenario, plan.sites[popup.name], visits, stock[popup.home], log)
         if not popup.mobile_team:
             home = desks[popup.home][0]

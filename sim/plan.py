@@ -1,12 +1,14 @@
 """The plan: who is where, when — the scenario compiled once, before any incident is drawn.
 
 For every site (permanent desk or pop-up location) the plan holds its opening windows over the
-horizon; for every engineer-slot (the k-th engineer rostered at a desk on a day, or the k-th
+horizon (its weekdays, from its ``opened`` date, less the scenario's ``calendar.closed_dates``; a
+pop-up staffed from a desk is visited only on days that desk is open); for every engineer-slot (the k-th engineer rostered at a desk on a day, or the k-th
 engineer of a pop-up's mobile team on its visit day) the planned intervals at a desk, away on a
 pop-up visit (travel included), or on a break. Outside those intervals an engineer is off.
 
 - A desk's engineers on a day are its roster for that day; it applies from the desk's opening
-  until its next opening (so overtime is worked by that day's engineers).
+  until its next opening (so overtime is worked by that day's engineers); nobody is rostered
+  before its first opening.
 - Engineers sent to a pop-up are the first of the day's roster; they leave at slot start − travel
   and are planned back at slot end + travel. They take no desk break that day: they take the
   pop-up's own breaks within the visit. The other engineers, those actually at the desk, take
@@ -26,25 +28,59 @@ travel there). Sites in different components never interact.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.calendar import MIN_PER_DAY, MIN_PER_WEEK, WEEKDAYS, opening_windows, parse_hhmm
+from sim.calendar import MIN_PER_DAY, MIN_PER_WEEK, WEEKDAYS, day_windows, open_days, parse_hhmm
 from sim.scenario import Break, Popup, Scenario, Site
 
 DESK, POPUP = "desk", "popup"
 AT_SITE, TRAVEL, BREAK = "duty", "travel", "break"  # where an engineer is (else: off)
 
 
-def desk_windows(site: Site, weeks: int) -> np.ndarray:
+def closed_days(scenario: Scenario) -> frozenset[int]:
+    """The scenario's closed dates (``calendar.closed_dates``) as days from Monday of week 1."""
+    return frozenset((d - scenario.start_date).days for d in scenario.calendar.closed_dates)
+
+
+def first_day(scenario: Scenario, opened: dt.date | None) -> int:
+    """The first day (from Monday of week 1) a place with this `opened` date may open."""
+    return 0 if opened is None else max(0, (opened - scenario.start_date).days)
+
+
+def desk_days(scenario: Scenario, site: Site, weeks: int) -> list[int]:
+    """Days a desk opens: its weekdays, from its `opened` date, less closed dates."""
+    return open_days(
+        site.day_indices, weeks, closed_days(scenario), first_day(scenario, site.opened)
+    )
+
+
+def popup_days(scenario: Scenario, popup: Popup, weeks: int) -> list[int]:
+    """Days a pop-up location is visited: its weekday, from its `opened` date, less closed
+    dates, and (unless a mobile team staffs it) only on days its home desk is open."""
+    days = open_days(
+        [WEEKDAYS.index(popup.day)],
+        weeks,
+        closed_days(scenario),
+        first_day(scenario, popup.opened),
+    )
+    if not popup.mobile_team:
+        home = next(s for s in scenario.sites if s.name == popup.home)
+        home_days = set(desk_days(scenario, home, weeks))
+        days = [d for d in days if d in home_days]
+    return days
+
+
+def desk_windows(scenario: Scenario, site: Site, weeks: int) -> np.ndarray:
     """A desk's opening windows [open, close) in clock minutes over `weeks` weeks."""
-    return opening_windows(site.day_indices, site.open_min, site.close_min, weeks)
+    return day_windows(desk_days(scenario, site, weeks), site.open_min, site.close_min)
 
 
-def popup_windows(popup: Popup, weeks: int) -> np.ndarray:
-    """A pop-up location's weekly visit slots [start, end) over `weeks` weeks."""
-    return opening_windows([WEEKDAYS.index(popup.day)], popup.start_min, popup.end_min, weeks)
+def popup_windows(scenario: Scenario, popup: Popup, weeks: int) -> np.ndarray:
+    """A pop-up location's visit slots [start, end) in clock minutes over `weeks` weeks."""
+    return day_windows(popup_days(scenario, popup, weeks), popup.start_min, popup.end_min)
 
 
 @dataclass(frozen=True, order=True)
@@ -186,6 +222,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     weeks = scenario.horizon_weeks
     horizon = float(weeks * MIN_PER_WEEK)
     sent: dict[tuple[str, int], list[Popup]] = {}  # (desk, weekday) → pop-ups it staffs
+    visited = {p.name: set(popup_days(scenario, p, weeks)) for p in scenario.popups}
     for p in scenario.popups:
         if not p.mobile_team:
             sent.setdefault((p.home, WEEKDAYS.index(p.day)), []).append(p)
@@ -194,7 +231,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     breaks_at: dict[str, list[tuple[float, float]]] = {}
     for site in scenario.sites:
         per_weekday = site.engineers_by_weekday()
-        days = [w * 7 + d for w in range(weeks) for d in site.day_indices]
+        days = desk_days(scenario, site, weeks)
         opens = [day * MIN_PER_DAY + site.open_min for day in days]
         trips: list[Trip] = []
         mine: list[tuple[float, float]] = []
@@ -204,6 +241,8 @@ def compile_plan(scenario: Scenario) -> Plan:
             end = opens[i + 1] if i + 1 < len(days) else horizon
             k = 0
             for p in sent.get((site.name, wd), []):
+                if day not in visited[p.name]:
+                    continue
                 trips.append(
                     Trip(day_start + p.start_min - p.travel_min, p.name, p.engineers, p.travel_min)
                 )
@@ -222,14 +261,14 @@ def compile_plan(scenario: Scenario) -> Plan:
         sites[site.name] = SitePlan(
             name=site.name,
             kind=DESK,
-            windows=desk_windows(site, weeks),
+            windows=desk_windows(scenario, site, weeks),
             roster_times=np.r_[0.0, opens],
-            roster_values=np.r_[values[:1], values],
+            roster_values=np.r_[0.0, values],  # nobody before the first opening
             breaks=tuple(sorted(mine)),
             trips=tuple(trips),
         )
     for p in scenario.popups:
-        windows = popup_windows(p, weeks)
+        windows = popup_windows(scenario, p, weeks)
         if p.mobile_team:
             for day in (int(w0 // MIN_PER_DAY) for w0 in windows[:, 0]):
                 day_start = day * MIN_PER_DAY

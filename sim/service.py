@@ -6,9 +6,9 @@ support tier; and leaves with the fault fixed on site, or swapped for a unit fro
 (extra handover time), or escalated to the return-to-base route (not swappable, or no unit on
 hand).
 
-Every random quantity of a visit (tier, service time, patience, outcome draw) is sampled in bulk
-before the run, from streams of its own, so the same visitor gets the same draws whatever the
-staffing: comparisons between scenarios are paired visit by visit.
+Every random quantity of a visit (tier, service time, patience, outcome draw, swap handover) was
+drawn with its incident (``sim/arrivals.py``), so the same visitor gets the same draws whatever
+the staffing, demand or opening hours: comparisons between scenarios are paired visit by visit.
 
 Engineers come and go as the plan (``sim/plan.py``) says: the roster changes at each opening,
 and engineers leave for breaks and pop-up visits, each once the visitor in hand is finished. A
@@ -32,7 +32,6 @@ from sim.arrivals import Walkins
 from sim.plan import AT_SITE, BREAK, DESK, TRAVEL, SitePlan
 from sim.scenario import DEVICES, Scenario
 from sim.stock import StockPool
-from sim.streams import Streams
 
 
 class Outcome(IntEnum):
@@ -90,42 +89,31 @@ class Visits:
         return len(self.arrive_min)
 
 
-def sample_visits(scenario: Scenario, name: str, walkins: Walkins, streams: Streams) -> Visits:
-    """Draw each walk-in's tier, service time, patience and outcome draw from named streams."""
-    n = len(walkins)
+def visits_of(scenario: Scenario, walkins: Walkins) -> Visits:
+    """A site's visitors: each walk-in with the draws its incident carries, and what its
+    category and tier make of them (device, swappable, fix probability)."""
     categories = list(scenario.categories.values())
     cat = walkins.category
     device = np.asarray(
         [DEVICES.index(c.device) if c.device else NO_DEVICE for c in categories], dtype=int
     )[cat]
     swappable = np.asarray([c.device is not None and c.swappable for c in categories], bool)[cat]
-    tiers = list(scenario.tiers.values())
-    share = np.asarray([t.share for t in tiers])
-    tier = streams(f"tier/{name}").choice(len(tiers), size=n, p=share / share.sum())
-    service = np.empty(n)
-    rng = streams(f"service/{name}")
-    for k, t in enumerate(tiers):  # one draw per visitor per tier keeps tiers independent
-        service = np.where(tier == k, t.service_min.sample(rng, n), service)
-    patience_spec = scenario.service.patience_min
-    patience = (
-        None if patience_spec is None else patience_spec.sample(streams(f"patience/{name}"), n)
-    )
-    tier_fix = np.asarray([t.fix_prob for t in tiers])[tier]
+    tier_fix = np.asarray([t.fix_prob for t in scenario.tiers.values()])[walkins.tier]
     cat_fix = np.asarray([np.nan if c.fix_prob is None else c.fix_prob for c in categories])[cat]
     return Visits(
-        arrive_min=walkins.time_min,
+        arrive_min=walkins.time_min.copy(),
         category=cat,
         induced=walkins.induced,
         incident_min=walkins.incident_min,
         baseline_days=walkins.baseline_days,
         device=device,
         swappable=swappable,
-        tier=tier,
-        service_min=service,
-        swap_min=scenario.service.swap_min.sample(streams(f"swap/{name}"), n),
-        patience_min=patience,
+        tier=walkins.tier,
+        service_min=walkins.service_min,
+        swap_min=walkins.swap_min,
+        patience_min=None if scenario.service.patience_min is None else walkins.patience_min,
         fix_prob=np.where(np.isnan(cat_fix), tier_fix, cat_fix),
-        fix_draw=streams(f"outcome/{name}").uniform(0, 1, n),
+        fix_draw=walkins.fix_draw,
     )
 
 

@@ -22,7 +22,7 @@ from sim.experiment.runner import RunOutput, run, summarise
 from sim.kpis import KPIS
 from sim.model import demand
 from sim.scenario import Scenario, ScenarioError, Site, scenario_to_dict, validate
-from sim.service import sample_visits
+from sim.service import visits_of
 from sim.streams import Streams
 
 TARGET_RE = re.compile(r"^\s*([a-z0-9_]+)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
@@ -108,7 +108,7 @@ def analytic_estimates(
             hour = ((w.time_min % 1440) // MIN_PER_HOUR).astype(int)
             rate[site.name] += np.bincount(hour, minlength=24)
             hours[site.name] += _open_hours_by_clock_hour(site) * scenario.horizon_weeks
-            v = sample_visits(scenario, site.name, w, streams)
+            v = visits_of(scenario, w)
             unfixed = (v.fix_draw >= v.fix_prob) & v.swappable
             service[site.name].append(v.service_min + np.where(unfixed, v.swap_min, 0.0))
     for site in scenario.sites:

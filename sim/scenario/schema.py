@@ -163,6 +163,15 @@ class Demand(_Frozen):
         72.0, description="longest a user at a pop-up location waits for its next visit"
     )
     adoption: Adoption = Adoption()
+    deferred_visit: Literal["hour_profile", "after_opening"] = Field(
+        "hour_profile",
+        description="when a user who waits for a place to open visits it: at a time of day drawn "
+        "from hour_weights within its opening hours, or soon after it opens (an opening rush, "
+        "exponential with mean deferred_rush_mean_min)",
+    )
+    deferred_rush_mean_min: PositiveFloat = Field(
+        60.0, description="mean minutes after opening of a deferred visit, with after_opening"
+    )
     force_users: PositiveInt | None = Field(
         None,
         description="users the service desk supports; when more than the modelled catchments, "
@@ -243,7 +252,11 @@ class Site(_Frozen):
     close: TimeOfDay = "17:00"
     days: list[Weekday] = Field(["Mon", "Tue", "Wed", "Thu", "Fri"], min_length=1)
     engineers: Engineers | list[EngineersOrNone]
-    opened: dt.date | None = Field(None, description="date the desk opened (adoption ramp start)")
+    opened: dt.date | None = Field(
+        None,
+        description="date the desk opened: closed before it (its users call the service desk), "
+        "and the adoption ramp starts then",
+    )
     walkin_rate_per_hour: PositiveFloat | list[NonNegFloat] | None = None
     walkin_process: Literal["poisson", "regular"] = "poisson"
     swap_stock: dict[Device, NonNegativeInt] = Field(
@@ -326,7 +339,9 @@ class Popup(_Frozen):
     reach_desk: str | None = Field(
         None, description="permanent desk the location's users travel to when no visit is near"
     )
-    opened: dt.date | None = None
+    opened: dt.date | None = Field(
+        None, description="date of the first visit: no visits before it; adoption ramp start"
+    )
     breaks: list[Break] = Field(
         default_factory=lambda: [Break(start="12:30", duration_min=30, stagger_min=30)],
         description="breaks each of the visit's engineers takes within the slot (default: a "
@@ -348,6 +363,19 @@ class Popup(_Frozen):
         return parse_hhmm(self.end)
 
 
+class Calendar(_Frozen):
+    closed_dates: list[dt.date] = Field(
+        [], description="dates every desk and pop-up is closed (e.g. bank holidays)"
+    )
+
+    @field_validator("closed_dates")
+    @classmethod
+    def _unique_dates(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("dates must not repeat")
+        return sorted(v)
+
+
 class Scenario(_Frozen):
     name: str = Field(min_length=1)
     description: str = ""
@@ -360,6 +388,7 @@ class Scenario(_Frozen):
     demand: Demand = Demand()
     stock: Stock = Stock()
     value: Value = Value()
+    calendar: Calendar = Calendar()
     sites: list[Site] = Field(min_length=1)
     popups: list[Popup] = []
 

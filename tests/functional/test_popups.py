@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from sim.arrivals import desk_option, population_walkins, popup_option
+from sim.arrivals import (
+    choose_option,
+    desk_option,
+    first_opening,
+    population_walkins,
+    popup_option,
+)
 from sim.calendar import MIN_PER_DAY, MIN_PER_WEEK, WEEKDAYS
 from sim.kpis import on_duty_step
 from sim.model import POPUP, run_replication
@@ -82,8 +88,8 @@ def test_home_desk_capacity_drops_during_its_popup_visits(four_weeks):
         duty = on_duty_step(home)
         day = WEEKDAYS.index(p.day)
         roster = s.sites[[d.name for d in s.sites].index(p.home)].engineers_by_weekday()[day]
-        for w in range(s.horizon_weeks):
-            t0 = w * MIN_PER_WEEK + day * MIN_PER_DAY
+        for opens in rec.plan.sites[p.name].windows[:, 0].tolist():
+            t0 = opens - p.start_min
             before = duty.at(t0 + p.start_min - p.travel_min - 10)  # 09:00: all there
             during = duty.at(t0 + p.start_min + 60)  # 10:30: the pop-up engineer is away
             # back once the visit has closed, its last visitor is seen and the journey made
@@ -95,7 +101,9 @@ def test_home_desk_capacity_drops_during_its_popup_visits(four_weeks):
             assert before == roster and after == roster
             assert during == roster - p.engineers
             drops += 1
-    assert drops == 14 * s.horizon_weeks
+    # every visit staffed from a desk: 14 a week, less those on Christmas and Boxing Day
+    closed = sum(p.day in ("Wed", "Thu") for p in s.popups if not p.mobile_team)
+    assert drops == 14 * s.horizon_weeks - closed
 
 
 def test_without_the_popup_the_home_desk_keeps_its_engineers():
@@ -134,15 +142,49 @@ def test_popup_users_wait_for_the_visit_or_travel_to_their_desk():
     # waiting for the visit: within the pop-up deferral limit of its opening
     wait_h = (at_popup.time_min - at_popup.incident_min) / 60
     assert wait_h.max() <= s.demand.popup_max_defer_h + (popup.end_min - popup.start_min) / 60
-    # those who went to the desk could not have been seen at a visit within the limit
-    opt = options[0]
-    i = np.searchsorted(opt.windows[:, 0], at_desk.incident_min, side="right")
-    next_open = opt.windows[np.minimum(i, len(opt.windows) - 1), 0]
-    inside = opt.windows[np.maximum(i - 1, 0), 1] > at_desk.incident_min
-    too_far = next_open - at_desk.incident_min > opt.max_defer_min
-    after_horizon = next_open >= s.horizon_weeks * MIN_PER_WEEK
-    assert np.all(~inside & (too_far | after_horizon))
+    # those who went to the desk could not have been seen at a visit sooner than at the desk
+    first_visit, visit_ok = first_opening(options[0], at_desk.incident_min)
+    first_desk, desk_ok = first_opening(options[1], at_desk.incident_min)
+    assert np.all(desk_ok & (~visit_ok | (first_desk < first_visit)))
+    # and those at the visit could not have been at the desk sooner
+    first_visit, _ = first_opening(options[0], at_popup.incident_min)
+    first_desk, desk_ok = first_opening(options[1], at_popup.incident_min)
+    assert np.all(~desk_ok | (first_visit <= first_desk))
     # without a desk in reach, no one travels
     out_alone, _ = population_walkins(s, popup, options[:1], Streams(4, 0))
-    assert np.array_equal(out_alone[popup.name].time_min, at_popup.time_min)
+    alone = out_alone[popup.name].incident_min
+    # with the desk, some who would have waited for the visit go to the desk sooner; nobody new
+    assert np.isin(at_popup.incident_min, alone).all()
+    assert np.isin(alone, np.r_[at_popup.incident_min, at_desk.incident_min]).all()
+    assert len(alone) > len(at_popup)
     assert tally.counts[:, 0].sum() == len(at_popup) + len(at_desk)
+
+
+def _hm(day: int, hhmm: str) -> float:
+    h, m = hhmm.split(":")
+    return day * MIN_PER_DAY + int(h) * 60 + int(m)
+
+
+@pytest.mark.parametrize(
+    ("when", "max_defer_h", "goes_to"),
+    [
+        ((0, "10:00"), 24, "desk"),  # Monday: the desk is open now
+        ((1, "07:30"), 24, "desk"),  # Tuesday early: the desk in an hour, the visit tomorrow
+        ((2, "10:00"), 24, "popup"),  # Wednesday: both open now; the user's own location
+        ((1, "18:00"), 24, "desk"),  # the desk opens at 08:30, the visit at 09:30
+        ((0, "18:00"), 12, "popup"),  # the desk too far (14.5 h > 12 h); the visit in 39.5 h
+        ((5, "10:00"), 12, None),  # Saturday: desk 46.5 h, visit 95.5 h: both too far
+    ],
+)
+def test_users_go_to_the_earliest_place_they_can_reach(when, max_defer_h, goes_to):
+    """MODEL.md §2: a user who can reach their pop-up location's visit (Wednesdays 09:30–16:30)
+    and their desk (Mon–Fri 08:30–17:00) goes to whichever is open soonest."""
+    s = load_scenario(None, ["horizon_weeks=2", f"demand.max_defer_h={max_defer_h}"])
+    popup = next(p for p in s.popups if p.reach_desk is not None and p.day == "Wed")
+    desk = next(d for d in s.sites if d.name == popup.reach_desk)
+    assert (desk.open, desk.close, popup.start, popup.end) == ("08:30", "17:00", "09:30", "16:30")
+    options = [popup_option(s, popup), desk_option(s, desk)]
+    t = np.asarray([_hm(*when)])
+    choice, _ = choose_option(options, t, np.ones(1, bool))
+    expected = {"popup": 0, "desk": 1, None: -1}[goes_to]
+    assert choice[0] == expected
