@@ -2,8 +2,9 @@
 
 For every site (permanent desk or pop-up location) the plan holds its opening windows over the
 horizon (its weekdays, from its ``opened`` date, less the scenario's ``calendar.closed_dates``; a
-pop-up staffed from a desk is visited only on days that desk is open); for every engineer-slot (the k-th engineer rostered at a desk on a day, or the k-th
-engineer of a pop-up's mobile team on its visit day) the planned intervals at a desk, away on a
+pop-up staffed from a desk is visited only on days that desk is open); for every engineer-slot
+(the k-th engineer rostered at a desk on a day, or the k-th engineer of a pop-up's mobile team
+on its visit day) the planned intervals at a desk, away on a
 pop-up visit (travel included), or on a break. Outside those intervals an engineer is off.
 
 - A desk's engineers on a day are its roster for that day; it applies from the desk's opening

@@ -10,7 +10,7 @@ from sim.arrivals import (
     population_walkins,
     popup_option,
 )
-from sim.calendar import MIN_PER_DAY, MIN_PER_WEEK, WEEKDAYS
+from sim.calendar import MIN_PER_DAY, WEEKDAYS
 from sim.kpis import on_duty_step
 from sim.model import POPUP, run_replication
 from sim.scenario import load_scenario
