@@ -22,7 +22,7 @@ VALUE_KPIS = (
     "fill_rate",
     "downtime_saved_days_per_ticket",
     "officer_hours_saved",
-    "value_saved_gbp",
+    "value_saved_gbp_per_year",
     "sd_share_taken",
 )
 
@@ -62,7 +62,7 @@ def format_summary(summary: pd.DataFrame, scenario: Scenario | None = None) -> s
     if scenario is not None:
         v = scenario.value
         blocks.append(
-            "\nAssumptions behind officer_hours_saved and value_saved_gbp: "
+            "\nAssumptions behind officer_hours_saved and value_saved_gbp_per_year: "
             f"{v.hours_lost_per_downtime_day:g} productive hour lost per day of downtime [A], "
             f"£{v.gbp_per_officer_hour:.2f} per officer-hour."
         )

@@ -31,7 +31,24 @@ class ShareIngredients(TypedDict):
     population: int
 
 
-class Ingredients(ValueIngredients, ShareIngredients):
+class MoneyIngredients(TypedDict):
+    """Money and its volumes, per year of the measured period (all sites share that period, so
+    per-year figures add over sites), and present values over the appraisal period."""
+
+    engineer_days_per_year: float  # engineer-days rostered
+    cost_engineers_gbp_per_year: float
+    cost_desks_gbp_per_year: float
+    cost_stock_gbp_per_year: float
+    cost_escalations_gbp_per_year: float
+    setup_cost_gbp: float  # one-off, year 0
+    sd_calls_avoided_per_year: float
+    sd_cost_saved_gbp_per_year: float
+    value_saved_gbp_per_year: float
+    pv_benefits_gbp: float
+    pv_costs_gbp: float  # optimism bias included
+
+
+class Ingredients(ValueIngredients, ShareIngredients, MoneyIngredients):
     walkins: int
     served: int
     balked: int

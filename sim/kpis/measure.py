@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR
 from sim.kpis.ingredients import Ingredients, ShareIngredients, ValueIngredients
+from sim.kpis.money import money_ingredients
 from sim.kpis.registry import (
     RESOLVED,
 )
@@ -19,6 +20,7 @@ from sim.service import (
     BALKED,
     ESCALATED,
     FIXED,
+    NO_DEVICE,
     QUEUEING,
     RENEGED,
     SERVED_OUTCOMES,
@@ -93,6 +95,17 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     )
     first_fn = StepFn.indicator(first)
     overtime_sum, open_days = _overtime(site, windows)
+    value = _value_ingredients(site, counted, scenario)
+    share = _share_ingredients(site, rec, counted)
+    escalated_devices = (outcome == ESCALATED) & (np.asarray(v.device)[counted] != NO_DEVICE)
+    money = money_ingredients(
+        site,
+        rec,
+        scenario,
+        int(escalated_devices.sum()),
+        value["value_saved_gbp"],
+        share["resolved_sd"],
+    )
     return {
         "walkins": int(counted.sum()),
         "served": int(served.sum()),
@@ -118,8 +131,9 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
         "overtime_sum": overtime_sum,
         "open_days": open_days,
         "stockouts": int(np.asarray(v.stockout, dtype=bool)[counted].sum()),
-        **_value_ingredients(site, counted, scenario),
-        **_share_ingredients(site, rec, counted),
+        **value,
+        **share,
+        **money,
     }
 
 

@@ -46,6 +46,19 @@ def _saved_days_per_ticket(device: str) -> Callable[[Ingredients], float]:
     )
 
 
+def _cost(g: Ingredients) -> float:
+    return (
+        g["cost_engineers_gbp_per_year"]
+        + g["cost_desks_gbp_per_year"]
+        + g["cost_stock_gbp_per_year"]
+        + g["cost_escalations_gbp_per_year"]
+    )
+
+
+def _benefit(g: Ingredients) -> float:
+    return g["value_saved_gbp_per_year"] + g["sd_cost_saved_gbp_per_year"]
+
+
 KPIS: dict[str, KPI] = {
     k.name: k
     for k in [
@@ -201,12 +214,6 @@ KPIS: dict[str, KPI] = {
             lambda g: g["officer_hours_saved"],
         ),
         KPI(
-            "value_saved_gbp",
-            "£",
-            "officer_hours_saved × value.gbp_per_officer_hour (an assumption)",
-            lambda g: g["value_saved_gbp"],
-        ),
-        KPI(
             "sd_share_taken",
             "share",
             "incidents resolved at a Tech Bar (fixed or swapped; induced demand excluded) ÷ all "
@@ -214,6 +221,114 @@ KPIS: dict[str, KPI] = {
             "the incident arose (after the warm-up), leaving out incidents whose user would visit "
             "after the horizon; for ALL, force-wide",
             lambda g: _ratio(g["resolved_sd"], g["sd_calls"]),
+        ),
+        KPI(
+            "engineer_days_per_year",
+            "engineer-days per year",
+            "engineer-days in the plan, annualised over the measured period: each engineer "
+            "rostered at a desk on a day it opens (those sent to pop-ups included) and each "
+            "engineer of a pop-up's mobile team on a visit day",
+            lambda g: g["engineer_days_per_year"],
+        ),
+        KPI(
+            "cost_engineers_gbp_per_year",
+            "£ per year",
+            "engineer_days_per_year × costs.engineer_gbp_per_fte_year ÷ "
+            "costs.engineer_days_per_fte_year",
+            lambda g: g["cost_engineers_gbp_per_year"],
+        ),
+        KPI(
+            "cost_desks_gbp_per_year",
+            "£ per year",
+            "costs.desk_gbp_per_year for each permanent desk, for the share of the measured "
+            "period after it opened",
+            lambda g: g["cost_desks_gbp_per_year"],
+        ),
+        KPI(
+            "cost_stock_gbp_per_year",
+            "£ per year",
+            "units of swap stock at the desks × costs.stock_gbp_per_unit_year",
+            lambda g: g["cost_stock_gbp_per_year"],
+        ),
+        KPI(
+            "cost_escalations_gbp_per_year",
+            "£ per year",
+            "visits about a device escalated to return-to-base, per year × "
+            "costs.rtb_gbp_per_escalation",
+            lambda g: g["cost_escalations_gbp_per_year"],
+        ),
+        KPI(
+            "cost_gbp_per_year",
+            "£ per year",
+            "running cost: engineers + desks + swap stock holding + escalation logistics (set-up "
+            "and optimism bias not included)",
+            _cost,
+        ),
+        KPI(
+            "setup_cost_gbp",
+            "£ once",
+            "one-off set-up cost: costs.setup_gbp_per_desk + base stock × costs.stock_gbp_per_unit "
+            "for each permanent desk; for ALL, also costs.setup_gbp (optimism bias not included)",
+            lambda g: g["setup_cost_gbp"],
+        ),
+        KPI(
+            "sd_calls_avoided_per_year",
+            "calls per year",
+            "incidents resolved at a Tech Bar (fixed or swapped; induced demand excluded) that "
+            "would have been service-desk calls, annualised over the measured period",
+            lambda g: g["sd_calls_avoided_per_year"],
+        ),
+        KPI(
+            "sd_cost_saved_gbp_per_year",
+            "£ per year",
+            "sd_calls_avoided_per_year × costs.sd_usd_per_call × costs.gbp_per_usd",
+            lambda g: g["sd_cost_saved_gbp_per_year"],
+        ),
+        KPI(
+            "value_saved_gbp_per_year",
+            "£ per year",
+            "officer_hours_saved annualised over the measured period × "
+            "value.gbp_per_officer_hour (an assumption)",
+            lambda g: g["value_saved_gbp_per_year"],
+        ),
+        KPI(
+            "benefit_gbp_per_year",
+            "£ per year",
+            "value_saved_gbp_per_year + sd_cost_saved_gbp_per_year",
+            _benefit,
+        ),
+        KPI(
+            "net_benefit_gbp_per_year",
+            "£ per year",
+            "benefit_gbp_per_year − cost_gbp_per_year",
+            lambda g: _benefit(g) - _cost(g),
+        ),
+        KPI(
+            "pv_benefits_gbp",
+            "£ over the appraisal period",
+            "benefit_gbp_per_year in each of years 1..costs.appraisal_years, discounted at "
+            "costs.discount_rate",
+            lambda g: g["pv_benefits_gbp"],
+        ),
+        KPI(
+            "pv_costs_gbp",
+            "£ over the appraisal period",
+            "(setup_cost_gbp in year 0 + cost_gbp_per_year in each of years "
+            "1..costs.appraisal_years, discounted at costs.discount_rate) × (1 + "
+            "costs.optimism_bias)",
+            lambda g: g["pv_costs_gbp"],
+        ),
+        KPI(
+            "npv_gbp",
+            "£ over the appraisal period",
+            "net present value: pv_benefits_gbp − pv_costs_gbp",
+            lambda g: g["pv_benefits_gbp"] - g["pv_costs_gbp"],
+        ),
+        KPI(
+            "benefit_cost_ratio",
+            "ratio",
+            "pv_benefits_gbp ÷ pv_costs_gbp (over the appraisal period, optimism bias on costs)",
+            lambda g: _ratio(g["pv_benefits_gbp"], g["pv_costs_gbp"]),
         ),
     ]
 }
@@ -253,8 +368,41 @@ _HUMAN: dict[str, tuple[str, int]] = {
         for d in DEVICES
     },
     "officer_hours_saved": ("Productive officer-hours saved, over the run", HIGHER_IS_BETTER),
-    "value_saved_gbp": ("Value of officer time saved, £ over the run", HIGHER_IS_BETTER),
     "sd_share_taken": ("Share of service-desk calls taken", HIGHER_IS_BETTER),
+    "engineer_days_per_year": ("Engineer-days rostered, per year", NEITHER),
+    "cost_engineers_gbp_per_year": ("Engineer cost, £ per year", HIGHER_IS_WORSE),
+    "cost_desks_gbp_per_year": ("Desk running cost, £ per year", HIGHER_IS_WORSE),
+    "cost_stock_gbp_per_year": ("Swap stock holding cost, £ per year", HIGHER_IS_WORSE),
+    "cost_escalations_gbp_per_year": (
+        "Return-to-base logistics of escalations, £ per year",
+        HIGHER_IS_WORSE,
+    ),
+    "cost_gbp_per_year": ("Running cost, £ per year", HIGHER_IS_WORSE),
+    "setup_cost_gbp": ("One-off set-up cost, £ once (year 0)", HIGHER_IS_WORSE),
+    "sd_calls_avoided_per_year": ("Service-desk calls avoided, per year", HIGHER_IS_BETTER),
+    "sd_cost_saved_gbp_per_year": ("Service-desk cost saved, £ per year", HIGHER_IS_BETTER),
+    "value_saved_gbp_per_year": ("Value of officer time saved, £ per year", HIGHER_IS_BETTER),
+    "benefit_gbp_per_year": (
+        "Benefits (officer time and service-desk cost saved), £ per year",
+        HIGHER_IS_BETTER,
+    ),
+    "net_benefit_gbp_per_year": (
+        "Net benefit (benefits − running cost), £ per year",
+        HIGHER_IS_BETTER,
+    ),
+    "pv_benefits_gbp": (
+        "Present value of benefits, £ over the appraisal period",
+        HIGHER_IS_BETTER,
+    ),
+    "pv_costs_gbp": (
+        "Present value of costs with optimism bias, £ over the appraisal period",
+        HIGHER_IS_WORSE,
+    ),
+    "npv_gbp": ("Net present value, £ over the appraisal period", HIGHER_IS_BETTER),
+    "benefit_cost_ratio": (
+        "Benefit–cost ratio over the appraisal period (PV benefits ÷ PV costs)",
+        HIGHER_IS_BETTER,
+    ),
 }
 KPIS = {
     name: replace(k, title=_HUMAN[name][0], direction=_HUMAN[name][1]) for name, k in KPIS.items()

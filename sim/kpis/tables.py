@@ -16,6 +16,7 @@ from sim.kpis.measure import (
     pool,
     queue_step,
 )
+from sim.kpis.money import programme_costs
 from sim.kpis.registry import (
     ALL,
     ALL_DESKS,
@@ -40,6 +41,7 @@ def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame
     for name, members in groups.items():
         parts[name] = pool(members)
     parts[ALL]["sd_calls"] *= force_scale(scenario, parts[ALL]["population"])
+    parts[ALL] = programme_costs(parts[ALL], scenario)
     rows = [
         (rec.replication, site, name, float(kpi.formula(g)))
         for site, g in parts.items()

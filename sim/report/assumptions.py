@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import tomlkit
+from pydantic import BaseModel
 from tomlkit.items import Comment, Table
 
 from sim.scenario import Overrides, Scenario, override_pairs, scenario_to_dict
 
 LABELS = ("[seed]", "[S]", "[D]", "[A]")
 UNITS = [  # (pattern on the last key, unit), first match wins
+    (r"_gbp_per_fte_year$", "£ per FTE-year"),
+    (r"_days_per_fte_year$", "days per FTE-year"),
+    (r"^desk_gbp_per_year$", "£ per desk per year"),
+    (r"_gbp_per_unit_year$", "£ per unit per year"),
+    (r"_gbp_per_unit$", "£ per unit"),
+    (r"_usd_per_call$", "US$ per call"),
+    (r"^gbp_per_usd$", "£ per US$"),
+    (r"_gbp_per_escalation$", "£ per escalation"),
+    (r"_gbp_per_desk$", "£ per desk, once"),
+    (r"^setup_gbp$", "£, once"),
+    (r"_years$", "years"),
+    (r"^discount_rate$", "share a year"),
+    (r"^optimism_bias$", "share of costs"),
     (r"_min$", "minutes"),
     (r"_days$", "days"),
     (r"_h$", "hours"),
@@ -96,6 +111,42 @@ def _comment_for(key: str, comments: dict[str, str]) -> str | None:
     return None
 
 
+def description(key: str) -> str:
+    """The schema's description of a dotted scenario key ("" if it has none)."""
+    model: Any = Scenario
+    text, inside = "", False
+    for part in key.split("."):
+        if inside:  # a list index, or a table's own key (a tier, a category): step over it
+            inside = False
+            continue
+        if model is None:  # within a plain list or table (a fleet, a swap stock): its own
+            return text
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return ""
+        text = info.description or ""
+        model = _model_in(info.annotation)
+        inside = model is not None and _is_container(info.annotation)
+    return text
+
+
+def _is_container(tp: Any) -> bool:
+    if typing.get_origin(tp) in (list, dict):
+        return True
+    return any(_is_container(arg) for arg in typing.get_args(tp))
+
+
+def _model_in(tp: Any) -> Any:
+    """The pydantic model inside an annotation (list[X], dict[str, X], X | None), if any."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in typing.get_args(tp):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def register(
     scenario: Scenario, source_text: str | None = None, overrides: Overrides = None
 ) -> pd.DataFrame:
@@ -114,6 +165,11 @@ def register(
             text = _comment_for(key, comments)
             if text is None:
                 label, source = "[default]", "model default (not in the scenario file)"
+                described = description(key)
+                if described:  # the schema's description names its unit and source label
+                    found = [lab for lab in LABELS if lab in described]
+                    label = " ".join(["[default]", *found])
+                    source = f"{source}: {described}"
             else:
                 found = [lab for lab in LABELS if lab in text]
                 label, source = (" ".join(found) if found else "unlabelled"), text

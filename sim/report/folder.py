@@ -28,8 +28,12 @@ HEADLINE = (
     "fill_rate",
     "downtime_saved_days_per_ticket",
     "officer_hours_saved",
-    "value_saved_gbp",
+    "value_saved_gbp_per_year",
     "sd_share_taken",
+    "cost_gbp_per_year",
+    "net_benefit_gbp_per_year",
+    "npv_gbp",
+    "benefit_cost_ratio",
 )
 SITE_KPIS = (
     "walkins",

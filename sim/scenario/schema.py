@@ -234,6 +234,118 @@ class Value(_Frozen):
     gbp_per_officer_hour: NonNegFloat = Field(36.51, description="cost of a productive hour, £")
 
 
+MAX_DISCOUNT_RATE = 0.2  # a share a year; 3.5 (meant as per cent) is refused, not used as 350 %
+MAX_OPTIMISM_BIAS = 2.0  # +200 %: the Green Book guidance's highest upper bound (equipment)
+MAX_APPRAISAL_YEARS = 30  # the Green Book's 3.5 % applies to years 0-30; beyond, it declines
+MAX_DAYS_PER_FTE_YEAR = 366
+
+
+class Costs(_Frozen):
+    """The cost side of the business case and the appraisal settings. Money is £ at the prices
+    of the value inputs (2019) unless the unit says otherwise; each description gives the unit
+    and the source label ([S] published, source named; [D] derived; [A] assumption)."""
+
+    engineer_gbp_per_fte_year: NonNegFloat = Field(
+        45_000.0,
+        description="fully loaded cost of one engineer for a year (pay, employer's national "
+        "insurance and pension, management, training, kit), £ per FTE-year [A]: no published "
+        "figure; plausible range 35,000-65,000",
+    )
+    engineer_days_per_fte_year: Annotated[float, Field(gt=0, le=MAX_DAYS_PER_FTE_YEAR)] = Field(
+        220.0,
+        description="days one FTE engineer is available to be rostered, days per FTE-year [A]: "
+        "261 weekdays - 8 bank holidays [S] gov.uk - 25 days' leave - about 8 days' sickness and "
+        "training; an engineer-day rostered costs engineer_gbp_per_fte_year / this",
+    )
+    desk_gbp_per_year: NonNegFloat = Field(
+        6_000.0,
+        description="running cost of one permanent desk besides its engineers (space, power, "
+        "network, consumables, signage), £ per desk per year [A]; range 2,000-15,000",
+    )
+    stock_gbp_per_unit_year: NonNegFloat = Field(
+        60.0,
+        description="holding cost of one unit of swap stock (storage, asset tracking, insurance, "
+        "wear; not its price), £ per unit of base stock per year [A]: about 10 % of the price",
+    )
+    stock_gbp_per_unit: NonNegFloat = Field(
+        600.0,
+        description="replacement cost (price) of one swap unit, £ per unit [A] (laptops, tablets "
+        "and smartphones averaged; range 300-1,200): each desk's base stock is bought once, "
+        "a set-up cost",
+    )
+    sd_usd_per_call: NonNegFloat = Field(
+        22.0,
+        description="the service desk's fully loaded cost per call handled at level 1, US$ per "
+        "call [S] MetricNet (North American average cost per L1 ticket); saved for each "
+        "incident resolved at a Tech Bar [A]",
+    )
+    gbp_per_usd: PositiveFloat = Field(
+        0.783,
+        description="exchange rate, £ per US$ [S] IMF International Financial Statistics, 2019 "
+        "annual average (World Bank PA.NUS.FCRF); 22 US$ = £17.23 a call",
+    )
+    rtb_gbp_per_escalation: NonNegFloat = Field(
+        20.0,
+        description="return-to-base logistics (courier and handling) of each device a desk "
+        "escalates, £ per escalation [A]; range 10-50; escalations without a device ship nothing",
+    )
+    setup_gbp_per_desk: NonNegFloat = Field(
+        25_000.0,
+        description="one-off set-up cost of each permanent desk (bespoke desk built and "
+        "installed, layout changes, power and network points [seed]), £ per desk [A]: the "
+        "business case's figures are restricted; range 10,000-60,000",
+    )
+    setup_gbp: NonNegFloat = Field(
+        150_000.0,
+        description="one-off set-up cost of the programme besides the desks (project team, "
+        "design, marketing), £ [A]: restricted in the business case; range 50,000-400,000",
+    )
+    appraisal_years: Annotated[int, Field(ge=1, le=MAX_APPRAISAL_YEARS)] = Field(
+        5,
+        description="appraisal period, years of running costs and benefits after set-up "
+        "(year 0) [A]; at most 30, the span of the Green Book's 3.5 % rate",
+    )
+    discount_rate: NonNegFloat = Field(
+        0.035,
+        description="discount rate for present values, a share a year (0.035 = 3.5 %) "
+        "[S] HM Treasury Green Book",
+    )
+    optimism_bias: NonNegFloat = Field(
+        0.15,
+        description="optimism bias: uplift on every cost in present values, a share (0.15 = "
+        "+15 %) [A] value; [S] method and bounds: Green Book supplementary guidance (standard "
+        "buildings capital 2-24 %, outsourcing operating costs 0-41 %)",
+    )
+
+    @field_validator("discount_rate")
+    @classmethod
+    def _rate_is_a_share(cls, v):
+        if v > MAX_DISCOUNT_RATE:
+            raise ValueError(
+                "the discount rate is a share a year (0.035 = 3.5 %), at most "
+                f"{MAX_DISCOUNT_RATE:g}"
+            )
+        return v
+
+    @field_validator("optimism_bias")
+    @classmethod
+    def _bias_is_a_share(cls, v):
+        if v > MAX_OPTIMISM_BIAS:
+            raise ValueError(
+                f"optimism bias is a share (0.15 = +15 %), at most {MAX_OPTIMISM_BIAS:g} "
+                "(+200 %, the Green Book guidance's highest upper bound)"
+            )
+        return v
+
+    @property
+    def gbp_per_engineer_day(self) -> float:
+        return self.engineer_gbp_per_fte_year / self.engineer_days_per_fte_year
+
+    @property
+    def sd_gbp_per_call(self) -> float:
+        return self.sd_usd_per_call * self.gbp_per_usd
+
+
 class Break(_Frozen):
     """Each engineer on duty takes a break of `duration_min`; the k-th engineer's starts at
     start + k × stagger_min, once the visitor in hand is finished."""
@@ -389,6 +501,7 @@ class Scenario(_Frozen):
     stock: Stock = Stock()
     value: Value = Value()
     calendar: Calendar = Calendar()
+    costs: Costs = Costs()
     sites: list[Site] = Field(min_length=1)
     popups: list[Popup] = []
 

@@ -154,6 +154,84 @@ def test_the_limits_leave_room_for_large_real_scenarios():
     assert s.sites[0].population == 1_000_000 and s.horizon_weeks == 1100
 
 
+# --------------------------------------------------------------------------- costs
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "costs.engineer_gbp_per_fte_year",
+        "costs.desk_gbp_per_year",
+        "costs.stock_gbp_per_unit_year",
+        "costs.stock_gbp_per_unit",
+        "costs.sd_usd_per_call",
+        "costs.rtb_gbp_per_escalation",
+        "costs.setup_gbp_per_desk",
+        "costs.setup_gbp",
+    ],
+)
+def test_a_negative_cost_is_refused_naming_the_key(key):
+    msg = _refused({key: -1.0})
+    assert f"key '{key}'" in msg and "greater than or equal to 0" in msg, msg
+    assert load_scenario(None, {key: 0.0})  # nothing spent is allowed
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        # a per-cent figure typed where a share is asked is refused, not read as 350 %
+        ({"costs.discount_rate": 3.5}, "share a year (0.035 = 3.5 %), at most 0.2"),
+        ({"costs.discount_rate": 0.21}, "at most 0.2"),
+        ({"costs.discount_rate": -0.01}, "greater than or equal to 0"),
+        ({"costs.optimism_bias": 15}, "share (0.15 = +15 %), at most 2"),
+        ({"costs.optimism_bias": -0.1}, "greater than or equal to 0"),
+        ({"costs.appraisal_years": 0}, "greater than or equal to 1"),
+        ({"costs.appraisal_years": 31}, "less than or equal to 30"),
+        ({"costs.appraisal_years": 2.5}, "integer"),
+        ({"costs.engineer_days_per_fte_year": 0}, "greater than 0"),
+        ({"costs.engineer_days_per_fte_year": 400}, "less than or equal to 366"),
+        ({"costs.gbp_per_usd": 0}, "greater than 0"),
+        ({"costs.setup_gbp": math.inf}, "finite"),
+    ],
+)
+def test_appraisal_inputs_out_of_range_are_refused_naming_the_key(overrides, expected):
+    (key,) = overrides
+    msg = _refused(overrides)
+    assert f"key '{key}'" in msg and expected in msg, msg
+
+
+def test_the_edges_of_the_appraisal_ranges_are_allowed():
+    s = load_scenario(
+        None,
+        {"costs.discount_rate": 0.2, "costs.optimism_bias": 2, "costs.appraisal_years": 30},
+    )
+    assert (s.costs.discount_rate, s.costs.optimism_bias, s.costs.appraisal_years) == (0.2, 2, 30)
+    assert load_scenario(None, {"costs.discount_rate": 0}).costs.discount_rate == 0
+
+
+def test_an_unknown_cost_key_is_refused_listing_the_allowed_ones():
+    msg = _refused({"costs.engineer_gbp_per_day": 200})
+    assert "unknown key 'costs.engineer_gbp_per_day'" in msg
+    assert "engineer_gbp_per_fte_year" in msg and "discount_rate" in msg
+
+
+@pytest.mark.parametrize(
+    "setting, key",
+    [
+        ("costs.desk_gbp_per_year=-5000", "costs.desk_gbp_per_year"),
+        ("costs.discount_rate=3.5", "costs.discount_rate"),
+    ],
+)
+def test_a_bad_cost_on_the_command_line_exits_2_naming_the_key(tmp_path, capsys, setting, key):
+    out = tmp_path / "out"
+    code = main(
+        ["run", "--set", setting, "--reps", "1", "--quiet", "--no-cache", "--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and f"key '{key}'" in err, err
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------- files
 
 

@@ -108,7 +108,7 @@ def test_downtime_saved_is_exact_in_a_deterministic_case():
     assert got["downtime_saved_days_per_ticket_laptop"] == pytest.approx(per_ticket)
     assert got["downtime_saved_h"] == pytest.approx(n * per_ticket * 24)
     assert got["officer_hours_saved"] == pytest.approx(n * per_ticket * 1.0)
-    assert got["value_saved_gbp"] == pytest.approx(n * per_ticket * 36.51)
+    assert got["value_saved_gbp_per_year"] == pytest.approx(n * per_ticket * 36.51 / (14 / 365.25))
     assert got["ftf_rate"] == 1.0 and got["fill_rate"] == 1.0
 
 
