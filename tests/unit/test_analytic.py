@@ -2,17 +2,23 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from sim.analytic import (
     ErlangA,
     MMc,
+    MMcK,
     allen_cunneen_wq,
+    desk_day,
+    desk_generator,
+    empty_after_close,
     erlang_b,
     erlang_c,
     erlang_c_staffing,
     halfin_whitt_alpha,
     pollaczek_khinchine_wq,
+    propagate,
     scv_of_mixture,
     square_root_staffing,
 )
@@ -98,3 +104,69 @@ def test_square_root_staffing_returns_integer_near_erlang_c():
     c = square_root_staffing(a, 0.2)
     assert c == erlang_c_staffing(4, 1.5, max_p_wait=0.2)
     assert halfin_whitt_alpha(0.0) == pytest.approx(1.0)
+
+
+# a long day at a constant rate settles to the stationary queue: the chain's last hours
+DAY = (0, 24 * 60)
+
+
+def test_desk_day_settles_to_mmck_at_a_constant_rate():
+    lam, mu, c, cap = 4.0, 1.5, 3, 3
+    day = desk_day([lam] * 24, *DAY, c, 60 / mu, cap)
+    q = MMcK(lam, mu, c, c + cap)
+    assert day.p_close == pytest.approx(q.p, abs=1e-9)
+    assert day.waiting_by_hour[-1] == pytest.approx(q.lq, rel=1e-9)
+    assert day.arrivals == pytest.approx(24 * lam)
+    # it starts empty, so the first hour's queue is shorter than the stationary one
+    assert day.waiting_by_hour[0] < 0.5 * q.lq
+
+
+def test_desk_day_settles_to_erlang_a_with_a_queue_cap_never_reached():
+    lam, mu, c, patience_min = 5.85, 1.5, 3, 30.0  # ρ = 1.3
+    day = desk_day([lam] * 24, *DAY, c, 60 / mu, 60, patience_min)
+    e = ErlangA(lam, mu, c, theta=60 / patience_min)
+    assert day.waiting_by_hour[-1] == pytest.approx(e.lq, rel=1e-9)
+    assert day.p_close[c:].sum() == pytest.approx(e.p_wait, rel=1e-9)
+    assert day.balked < 1e-12
+
+
+def test_emptying_after_close_matches_the_chain_run_on_with_arrivals_stopped():
+    """The first-step recursion against the transient solution: θ·∫E[(N − c)⁺] reneging and
+    ∫P(N > 0) dt until empty, integrated over 48 h (the chain empties within minutes)."""
+    c, mu, theta, k = 2, 3.0, 2.0, 6
+    p = np.full(k + 1, 1 / (k + 1))
+    _, occupancy = propagate(p, desk_generator(0.0, mu, c, theta, k), 48.0)
+    reneges, hours = empty_after_close(c, mu, theta, k)
+    n = np.arange(k + 1)
+    assert p @ reneges == pytest.approx(theta * occupancy @ np.maximum(n - c, 0), rel=1e-9)
+    assert p @ hours == pytest.approx(occupancy[1:].sum(), rel=1e-9)
+
+
+def test_desk_day_follows_the_clock_hours_it_is_open():
+    rates = [0.0] * 8 + [3.0] * 4 + [0.0] * 12  # walk-ins 08:00–12:00 only
+    day = desk_day(rates, 8.5 * 60, 17 * 60, 2, 20.0, 3, 30.0)
+    assert day.hours.tolist() == list(range(8, 17))
+    assert day.open_min_by_hour.tolist() == [30.0] + [60.0] * 8
+    assert day.arrivals == pytest.approx(3.0 * 3.5)
+    assert day.served + day.reneged + day.balked == pytest.approx(day.arrivals)
+    assert day.waiting_by_hour[-1] < 1e-6  # long empty by 16:00
+    assert day.overtime_min < 1e-4  # one still in service after 5 quiet hours: P ≈ e^{-15}
+    with pytest.raises(ValueError):
+        desk_day(rates[:23], 0, 60, 1, 20.0, 3)
+
+
+def test_uniformisation_agrees_with_the_matrix_exponential():
+    """`propagate` against scipy's matrix exponential of Van Loan's block [[Q, I], [0, 0]]·t,
+    whose top row is [e^{Qt}, ∫₀ᵗ e^{Qs} ds] (Van Loan 1978)."""
+    from scipy.linalg import expm
+
+    q = desk_generator(4.0, 1.5, 2, 2.0, 5)
+    p = np.r_[1.0, np.zeros(5)]
+    t = 1.5
+    block = np.zeros((12, 12))
+    block[:6, :6], block[:6, 6:] = q * t, np.eye(6) * t
+    e = expm(block)
+    at_t, occupancy = propagate(p, q, t)
+    assert at_t == pytest.approx(p @ e[:6, :6], abs=1e-13)
+    assert occupancy == pytest.approx(p @ e[:6, 6:], abs=1e-13)
+    assert occupancy.sum() == pytest.approx(t)

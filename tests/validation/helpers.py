@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-from sim.experiment.runner import run
+from sim.experiment.runner import RunOutput, run
 from sim.scenario import Scenario
 
 
 def kpi_samples(scenario: Scenario, reps: int, seed: int = 11) -> dict[str, np.ndarray]:
     """Per-replication values of each KPI for the whole force (site ALL)."""
-    kpis = run(scenario, seed, reps, workers=2).kpis
-    kpis = kpis[kpis["site"] == "ALL"]
-    return {m: g["value"].to_numpy() for m, g in kpis.groupby("metric")}
+    return samples_of(run(scenario, seed, reps, workers=2))[0]
+
+
+def samples_of(out: RunOutput) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """Per-replication KPIs for the whole force (site ALL), and the queue by clock hour as a
+    table of replications (rows) by hours (columns), for a run with one desk."""
+    kpis = out.kpis[out.kpis["site"] == "ALL"]
+    by_hour = out.queue_by_hour.pivot(index="replication", columns="hour", values="queue_len_mean")
+    return {m: g["value"].to_numpy() for m, g in kpis.groupby("metric")}, by_hour
 
 
 def assert_agrees(samples: np.ndarray, expected: float, rel_slack: float, label: str = ""):

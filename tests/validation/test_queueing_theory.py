@@ -1,6 +1,9 @@
 """The desk reproduces queueing theory when configured to its assumptions (VALIDATION.md):
 one desk open around the clock, Poisson walk-ins, FCFS, no breaks."""
 
+import math
+
+import numpy as np
 import pytest
 
 from sim.analytic import ErlangA, MMc, MMcK, pollaczek_khinchine_wq
@@ -50,6 +53,47 @@ def test_mmc_heavy_traffic_is_not_mistaken_for_lighter_load(mmc_path):
     the theory assumes gives a mean wait far outside the Erlang C tolerance."""
     wrong = kpi_samples(mmc_scenario(mmc_path, 4.0, 1.5, 4, 9), reps=10)["wait_mean_min"]
     assert wrong.mean() < 0.3 * MMc(4.0, 1.5, 3).wq * MIN_PER_HOUR
+
+
+def test_mmc_wait_matches_erlang_c_in_heavy_traffic(mmc_path):
+    """ρ = 0.95: the queue relaxes over about 1/(cμ(1 − √ρ)²) ≈ 260 h (M/M/1's relaxation
+    time at the pooled rate cμ), so a 4-week warm-up (≈ 2.6 relaxation times) and 48 measured
+    weeks a replication; with 20 replications the tolerance still tells ρ = 0.95 from a load
+    one point either side."""
+    lam, mu, c = 5.7, 2.0, 3
+    q = MMc(lam, mu, c)
+    assert q.rho >= 0.95
+    s = kpi_samples(mmc_scenario(mmc_path, lam, mu, c, 52, "warmup_weeks=4"), reps=20)
+    assert_agrees(s["wait_mean_min"], q.wq * MIN_PER_HOUR, 0.02, "Wq (min)")
+    assert_agrees(s["queue_len_mean"], q.lq, 0.02, "Lq")
+    assert_agrees(s["utilisation"], q.rho, 0.01, "utilisation")
+    sl_target_h = 15 / MIN_PER_HOUR
+    assert_agrees(s["service_level"], q.service_level(sl_target_h), 0.02, "P(Wq <= 15 min)")
+    # the check has power: the tolerance on Wq excludes a load one point lower or higher
+    waits = s["wait_mean_min"]
+    tol = 3 * waits.std(ddof=1) / np.sqrt(len(waits)) + 0.02 * q.wq * MIN_PER_HOUR
+    for other in (0.94, 0.96):
+        wq_other = MMc(other * c * mu, mu, c).wq * MIN_PER_HOUR
+        assert abs(wq_other - q.wq * MIN_PER_HOUR) > tol, (other, wq_other, tol)
+
+
+def test_single_engineer_matches_mm1_closed_forms(mmc_path):
+    """c = 1 (M/M/1) against its own closed forms, not the Erlang C route: P(wait) = ρ,
+    Wq = ρ/(μ − λ), Lq = ρ²/(1 − ρ), P(Wq > t) = ρ e^{−(μ−λ)t}, so the 90th percentile wait
+    of those seen is ln(10ρ)/(μ − λ)."""
+    lam, mu = 3.0, 4.0  # 15-minute service, ρ = 0.75; relaxation 1/(μ(1 − √ρ)²) ≈ 14 h
+    rho = lam / mu
+    wq_h = rho / (mu - lam)
+    assert MMc(lam, mu, 1).wq == pytest.approx(wq_h)  # the Erlang C route agrees at c = 1
+    s = kpi_samples(mmc_scenario(mmc_path, lam, mu, 1, 13), reps=20)
+    assert_agrees(s["wait_mean_min"], wq_h * MIN_PER_HOUR, 0.02, "Wq (min)")
+    assert_agrees(s["queue_len_mean"], rho**2 / (1 - rho), 0.02, "Lq")
+    assert_agrees(s["utilisation"], rho, 0.01, "utilisation")
+    sl_target_h = 15 / MIN_PER_HOUR
+    within = 1 - rho * math.exp(-(mu - lam) * sl_target_h)
+    assert_agrees(s["service_level"], within, 0.02, "P(Wq <= 15 min)")
+    p90_h = math.log(10 * rho) / (mu - lam)
+    assert_agrees(s["wait_p90_min"], p90_h * MIN_PER_HOUR, 0.02, "90th-percentile wait")
 
 
 @pytest.mark.parametrize(
