@@ -4,7 +4,9 @@ Each function returns a result with ``.summary()`` (a tidy DataFrame: one row pe
 site and metric with mean, std, 95 % CI and n) and ``.write(dir)`` (the same files the
 ``techbar`` command writes, so ``techbar report DIR`` works on them). Overrides are data:
 a mapping ``{"sites.0.engineers": 3}`` or ``(key, value)`` pairs; nothing is parsed from text
-except the command line's ``KEY=VALUE`` strings, which are accepted too.
+except the command line's ``KEY=VALUE`` strings, which are accepted too. Keys reach many places
+with ``*`` (``{"sites.*.open": "08:00"}``) or a filter (``{'sites[bcu="EA"].engineers': 3}``),
+as on the command line.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from sim.scenario import (
     Overrides,
     Scenario,
     ScenarioError,
-    load_scenario,
+    WhatIf,
+    check_name,
+    load_whatif,
     override_pairs,
     scenario_to_dict,
 )
@@ -66,6 +70,7 @@ class RunResult:
     source: Path | None = None
     overrides: list[tuple[str, Any]] = field(default_factory=list)
     wall_time_s: float = 0.0
+    whatif: WhatIf | None = None  # the what-if's name and overrides, when it is one
 
     @property
     def scenario(self) -> Scenario:
@@ -99,7 +104,8 @@ class RunResult:
         `force` (then its contents are replaced)."""
         out = _output_dir(out_dir, self.command, force)
         assumptions = register_for(self.source, self.scenario, self.overrides)
-        write_run(out, self.output, self.wall_time_s, [self.command], API, assumptions)
+        extra = {**API, **({"whatif": self.whatif.as_dict()} if self.whatif else {})}
+        write_run(out, self.output, self.wall_time_s, [self.command], extra, assumptions)
         return out
 
 
@@ -137,15 +143,17 @@ class SweepResult:
         out = _output_dir(out_dir, "sweep", force)
         plan = self.output.plan
         exp = plan.experiment
+        sets: list[str | tuple[str, Any]] = [*exp.set, *((a.key, a.value) for a in plan.base_set)]
         tables = {
             "summary.csv": self.summary(),
-            "assumptions.csv": register_for(None, plan.scenarios[0], list(exp.set)),
+            "assumptions.csv": register_for(None, plan.scenarios[0], sets),
             "comparison.csv": self.comparison(),
             "replications.csv": self.output.replications(),
             "scenarios.csv": self.output.scenario_table(),
         }
         meta = {
             "experiment": exp.model_dump(mode="json"),
+            **({"base_overrides": [a.as_dict() for a in plan.base_set]} if plan.base_set else {}),
             "seed": self.output.seed,
             "replications": self.output.runs[0].replications,
             **API,
@@ -192,12 +200,17 @@ class SizingResult:
         return out
 
 
-def _scenario(scenario: Scenario | Path | str | None, overrides: Overrides) -> Scenario:
+def _scenario(
+    scenario: Scenario | Path | str | None, overrides: Overrides, name: str | None = None
+) -> tuple[Scenario, WhatIf | None]:
+    """The scenario to run and, for a what-if loaded here, its record."""
     if isinstance(scenario, Scenario):
         if overrides:
             raise TypeError("give overrides to load_scenario, not with a loaded Scenario")
-        return scenario
-    return load_scenario(scenario, overrides)
+        if name is not None:
+            scenario = scenario.model_copy(update={"name": check_name(name, "name")})
+        return scenario, None
+    return load_whatif(scenario, overrides, name)
 
 
 def run(
@@ -207,19 +220,23 @@ def run(
     workers: int = 1,
     *,
     overrides: Overrides = None,
+    name: str | None = None,
     trace: bool = False,
     progress: bool = False,
     dask: str | None = None,
 ) -> RunResult:
     """Run `reps` replications of a scenario (a loaded Scenario, a TOML path, or None for the
-    embedded default). Results do not depend on `workers` or the executor."""
+    embedded default), changed by `overrides` (as for :func:`load_scenario`: ``*`` and
+    ``[field=value]`` filters allowed) and named `name` (default: made from the overrides).
+    Results do not depend on `workers` or the executor."""
     _check_counts(reps, seed, workers)
-    s = _scenario(scenario, overrides)
+    s, whatif = _scenario(scenario, overrides, name)
     limits.check_work([s], reps, workers, trace)  # refuse what would exceed the limits
     t0 = time.perf_counter()
     out = _run(s, seed, reps, workers=workers, trace=trace, progress=progress, dask=dask)
     source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
-    return RunResult(out, source, override_pairs(overrides), time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return RunResult(out, source, override_pairs(overrides), elapsed, whatif)
 
 
 def compare(base: RunResult, *others: RunResult) -> pd.DataFrame:
@@ -237,11 +254,13 @@ def sweep(
     seed: int | None = None,
     workers: int = 1,
     *,
+    overrides: Overrides = None,
     progress: bool = False,
     dask: str | None = None,
 ) -> SweepResult:
-    """Every scenario of an experiment file at the same seed, compared with its base."""
-    plan = load_experiment(experiment)
+    """Every scenario of an experiment file at the same seed, compared with its base;
+    `overrides` change the base of every scenario (as ``techbar sweep --set``)."""
+    plan = load_experiment(experiment, overrides)
     n = plan.experiment.reps if reps is None else reps
     _check_counts(n, plan.experiment.seed if seed is None else seed, workers)
     limits.check_work(plan.scenarios, n, workers)
@@ -265,11 +284,12 @@ def size(
     workers: int = 1,
     *,
     overrides: Overrides = None,
+    name: str | None = None,
     max_engineers: int = 12,
     progress: bool = False,
 ) -> SizingResult:
     """The fewest engineers at each desk meeting every target, e.g. ``"service_level>=0.8"``."""
-    s = _scenario(scenario, overrides)
+    s, _ = _scenario(scenario, overrides, name)
     ts = [t if isinstance(t, Target) else Target.parse(t) for t in targets]
     _check_counts(reps, seed, workers)
     limits.check_work([s], reps, workers)
@@ -285,8 +305,9 @@ def backtest(
     workers: int = 1,
     *,
     overrides: Overrides = None,
+    name: str | None = None,
     progress: bool = False,
 ) -> BacktestResult:
     """The published outcomes beside the simulated ones, with 95 % CIs."""
-    r = run(scenario, reps, seed, workers, overrides=overrides, progress=progress)
-    return BacktestResult(r.output, r.source, r.overrides, r.wall_time_s)
+    r = run(scenario, reps, seed, workers, overrides=overrides, name=name, progress=progress)
+    return BacktestResult(r.output, r.source, r.overrides, r.wall_time_s, r.whatif)

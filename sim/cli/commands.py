@@ -16,10 +16,12 @@ import warnings
 from pathlib import Path
 
 from sim.cli.console import (
+    WIDTH,
     format_backtest,
     format_comparison,
     format_sizing,
     format_summary,
+    wrap,
 )
 from sim.experiment import limits
 from sim.experiment.backtest import backtest_table
@@ -45,7 +47,13 @@ from sim.report.run_folder import (
     run_tables,
     write_outputs,
 )
-from sim.scenario import Scenario, load_scenario, scenario_to_dict
+from sim.scenario import (
+    Scenario,
+    load_whatif,
+    override_text,
+    scenario_to_dict,
+    whatif_name,
+)
 
 log = logging.getLogger("techbar")
 
@@ -142,17 +150,41 @@ def _where(out_dir: Path) -> None:
     print(f"results in {out_dir}")
 
 
+def _load(args: argparse.Namespace) -> tuple[Scenario, dict]:
+    """The scenario with its overrides, and the manifest's record of the what-if (if it is one:
+    its name, the scenario it changes, each override and the keys it set)."""
+    scenario, whatif = load_whatif(args.scenario, args.overrides, args.name)
+    return scenario, ({"whatif": whatif.as_dict()} if whatif is not None else {})
+
+
+def _heading(scenario: Scenario, record: dict) -> str:
+    """What was run, for the terminal: the what-if's name, what it changes and of what."""
+    whatif = record.get("whatif")
+    if whatif is None:
+        return f"Scenario {scenario.name}"
+    pairs = [(o["key"], o["value"]) for o in whatif["overrides"]]
+    sets = ", ".join(override_text(k, v) for k, v in pairs)
+    if not sets:
+        return f"What-if '{whatif['name']}' (the scenario {whatif['base']} as it is)"
+    named = whatif["name"] != whatif_name(pairs)
+    text = f"What-if '{whatif['name']}': " if named else "What-if: "
+    text += f"{whatif['base']} with {sets}"
+    if len(text) > 2 * WIDTH:
+        text = text[: 2 * WIDTH - 1] + "…"
+    return wrap(text)
+
+
 def _simulate(args, argv, kind: str = "runs", default_reps: int = 10, extra_tables=None):
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario, extra = _load(args)
     seed = 1 if args.seed is None else args.seed
     trace = getattr(args, "trace", False)
     reps = args.reps or default_reps
     _check_work(args, [scenario], reps, trace)
     out_dir, options = _prepare(args, scenario.name, kind)
     t0 = time.perf_counter()
-    extra = {}
     if reps == "auto":
-        found, extra = _to_precision(args, scenario, seed, trace=trace, **options)
+        found, rule = _to_precision(args, scenario, seed, trace=trace, **options)
+        extra = {**extra, **rule}
         result = assemble(scenario, seed, found.outputs)
     else:
         result = run(scenario, seed, reps, trace=trace, **options)
@@ -162,7 +194,7 @@ def _simulate(args, argv, kind: str = "runs", default_reps: int = 10, extra_tabl
         tables.update(extra_tables(result))
     meta = manifest(result, time.perf_counter() - t0, argv, extra)
     _write(out_dir, tables, meta, options["store"])
-    return scenario, result, out_dir, tables
+    return scenario, result, out_dir, tables, extra
 
 
 def _to_precision(args, scenario: Scenario, seed: int, **options):
@@ -188,16 +220,17 @@ def _to_precision(args, scenario: Scenario, seed: int, **options):
 
 
 def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir, _ = _simulate(args, argv)
+    scenario, result, out_dir, _, record = _simulate(args, argv)
     if not quiet(args):
-        print(format_summary(result.summary(), scenario))
+        print(_heading(scenario, record))
+        print(format_summary(result.summary(), scenario, all_sites=args.all_sites))
         print()
     _where(out_dir)
     return 0
 
 
 def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir, tables = _simulate(
+    scenario, result, out_dir, tables, record = _simulate(
         args,
         argv,
         kind="backtests",
@@ -206,6 +239,7 @@ def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
     )
     table = tables["backtest.csv"]
     if not quiet(args):
+        print(_heading(scenario, record))
         print(format_backtest(table, result.replications))
         print()
     _where(out_dir)
@@ -213,7 +247,7 @@ def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
-    plan = load_experiment(args.experiment)
+    plan = load_experiment(args.experiment, args.overrides)
     exp = plan.experiment
     seed = exp.seed if args.seed is None else args.seed
     reps = args.reps or exp.reps
@@ -230,13 +264,16 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
     base_file = (args.experiment.parent / exp.base) if exp.base else None
     tables = {
         "summary.csv": result.summary(),
-        "assumptions.csv": register_for(base_file, plan.scenarios[0], list(exp.set)),
+        "assumptions.csv": register_for(
+            base_file, plan.scenarios[0], [*exp.set, *((a.key, a.value) for a in plan.base_set)]
+        ),
         "comparison.csv": comparison,
         "replications.csv": result.replications(),
         "scenarios.csv": result.scenario_table(),
     }
     meta = {
         "experiment": exp.model_dump(mode="json"),
+        **({"base_overrides": [a.as_dict() for a in plan.base_set]} if plan.base_set else {}),
         "seed": seed,
         "replications": reps,
         **extra,
@@ -245,6 +282,9 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
     }
     _write(out_dir, tables, meta, options["store"])
     if not quiet(args):
+        if plan.base_set:
+            sets = ", ".join(override_text(a.key, a.value) for a in plan.base_set)
+            print(wrap(f"Every scenario's base changed by --set {sets}"))
         print(format_comparison(comparison, reps))
         print()
     _where(out_dir)
@@ -252,7 +292,7 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario, record = _load(args)
     targets = [Target.parse(t) for t in args.target]
     seed = 1 if args.seed is None else args.seed
     reps = args.reps or 10
@@ -268,6 +308,7 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     }
     meta = {
         "scenario_name": scenario.name,
+        **record,
         "targets": [str(t) for t in targets],
         "seed": seed,
         "replications": reps,

@@ -1,151 +1,452 @@
-"""Tables for the terminal."""
+"""Tables for the terminal, at most 100 characters wide.
+
+Each table has a two-line header (what, then its unit); shares are shown in per cent and money
+in £ with thousands separators. Columns that do not fit go to a continuation block that
+repeats the row labels; a name too long for its column is cut with '…' (or, for the backtest's
+outcomes, wrapped).
+"""
 
 from __future__ import annotations
 
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import pandas as pd
 
+from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS
 from sim.scenario import Scenario
 
-QUEUE_KPIS = (
-    "walkins",
-    "wait_mean_min",
-    "wait_p95_min",
-    "service_level",
-    "queue_len_mean",
-    "reneged",
-    "utilisation",
-    "overtime_min",
+WIDTH = 100
+GAP = "  "
+POOLED = (ALL_DESKS, ALL_POPUPS, ALL)  # after the desks, in this order
+LONGEST_LABEL = 24  # a site name is cut to this many characters when the table is crowded
+
+
+@dataclass(frozen=True)
+class Col:
+    """A KPI column: its metric, and the two header lines (what, then the unit)."""
+
+    metric: str
+    what: str
+    unit: str = ""
+
+    @property
+    def percent(self) -> bool:
+        return KPIS[self.metric].unit == "share" if self.metric in KPIS else False
+
+    @property
+    def money(self) -> bool:
+        return KPIS[self.metric].unit.startswith("£") if self.metric in KPIS else False
+
+
+QUEUES = (
+    Col("walkins", "walk-ins", "visitors"),
+    Col("wait_mean_min", "wait", "mean, min"),
+    Col("wait_p95_min", "wait p95", "min"),
+    Col("service_level", "seen in target", "%"),
+    Col("queue_len_mean", "queue", "mean, visitors"),
 )
-VALUE_KPIS = (
-    "ftf_rate",
-    "swaps",
-    "fill_rate",
-    "downtime_saved_days_per_ticket",
-    "officer_hours_saved",
-    "value_saved_gbp_per_year",
-    "sd_share_taken",
+ENGINEERS = (
+    Col("utilisation", "utilisation", "%"),
+    Col("overtime_min", "overtime", "min per open day"),
+    Col("reneged", "gave up", "visitors"),
+    Col("balked", "left at once", "visitors"),
+)
+VALUE = (
+    Col("ftf_rate", "first-time fix", "%"),
+    Col("swaps", "swaps", "devices"),
+    Col("fill_rate", "swap fill", "%"),
+    Col("downtime_saved_days_per_ticket", "downtime saved", "days per ticket"),
+    Col("sd_share_taken", "calls taken", "% of service desk"),
+    Col("officer_hours_saved", "officer time saved", "hours"),
+    Col("value_saved_gbp_per_year", "value saved", "£ per year"),
+)
+POPUPS = (
+    Col("walkins", "walk-ins", "visitors"),
+    Col("wait_mean_min", "wait", "mean, min"),
+    Col("queue_len_first_hour", "queue, 1st hour", "mean, visitors"),
+    Col("reneged", "gave up", "visitors"),
+    Col("utilisation", "utilisation", "%"),
+    Col("ftf_rate", "first-time fix", "%"),
+    Col("downtime_saved_days_per_ticket", "downtime saved", "days per ticket"),
+)
+COMPARE = (
+    Col("wait_mean_min", "wait", "mean, min"),
+    Col("service_level", "seen in target", "% points"),
+    Col("utilisation", "utilisation", "% points"),
+    Col("reneged", "gave up", "visitors"),
+    Col("fill_rate", "swap fill", "% points"),
+    Col("downtime_saved_days_per_ticket", "downtime saved", "days per ticket"),
+    Col("sd_share_taken", "calls taken", "% points"),
 )
 
 
-COMPARE_KPIS = (
-    "wait_mean_min",
-    "service_level",
-    "utilisation",
-    "reneged",
-    "fill_rate",
-    "downtime_saved_days_per_ticket",
-    "sd_share_taken",
-)
-POPUP_KPIS = (
-    "walkins",
-    "wait_mean_min",
-    "queue_len_first_hour",
-    "reneged",
-    "utilisation",
-    "ftf_rate",
-    "downtime_saved_days_per_ticket",
-)
+# --------------------------------------------------------------------------- layout
 
 
-def format_summary(summary: pd.DataFrame, scenario: Scenario | None = None) -> str:
-    """Sites × KPIs as 'mean ± 95 % half-width': permanent desks and totals (queues, then value),
-    then pop-up locations."""
+def table(
+    header: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[str] | None],
+    labels: int = 1,
+    title: str = "",
+    width: int = WIDTH,
+    wrap_first: bool = False,
+) -> str:
+    """A text table: the first `labels` columns left-aligned and repeated in every block, the
+    others right-aligned and packed into blocks of at most `width` characters. A row of None
+    is a rule (between the desks and the pooled rows). The first column is cut with '…' (or,
+    with `wrap_first`, wrapped) when the columns would not fit otherwise."""
+    header = [(str(a), str(b)) for a, b in header]
+    body = [None if r is None else [str(c) for c in r] for r in rows]
+    widths = [
+        max([len(header[j][0]), len(header[j][1])] + [len(r[j]) for r in body if r is not None])
+        for j in range(len(header))
+    ]
+    values = list(range(labels, len(header)))
+    room = width - sum(widths[1:labels]) - len(GAP) * (labels - 1)
+    widest_value = max((widths[j] for j in values), default=0)
+    first_max = max(room - (len(GAP) + widest_value if values else 0), 8)
+    if wrap_first:  # every column in one block, the first wrapped to what is left
+        rest = sum(widths[1:]) + len(GAP) * (len(header) - 1)
+        if width - rest >= 16:
+            first_max = width - rest
+    if widths[0] > first_max:
+        widths[0] = max(first_max, len(header[0][0]), len(header[0][1]))
+    blocks: list[list[int]] = []
+    used = sum(widths[:labels]) + len(GAP) * (labels - 1)
+    for j in values:
+        if blocks and used + len(GAP) + widths[j] <= width:
+            blocks[-1].append(j)
+            used += len(GAP) + widths[j]
+        else:
+            blocks.append([j])
+            used = sum(widths[:labels]) + len(GAP) * (labels - 1) + len(GAP) + widths[j]
+    if not blocks:
+        blocks = [[]]
+    out: list[str] = []
+    for k, block in enumerate(blocks):
+        cols = list(range(labels)) + block
+        if title:
+            out.append(title if k == 0 else f"{title} (continued)")
+        for line in (0, 1):
+            out.append(_line([header[j][line] for j in cols], [widths[j] for j in cols], labels))
+        rule = "-" * min(width, sum(widths[j] for j in cols) + len(GAP) * (len(cols) - 1))
+        for r in body:
+            if r is None:
+                out.append(rule)
+                continue
+            first = [r[0]]
+            if len(r[0]) > widths[0]:
+                first = textwrap.wrap(r[0], widths[0]) if wrap_first else [_cut(r[0], widths[0])]
+            cells = [first[0]] + [r[j] for j in cols[1:]]
+            out.append(_line(cells, [widths[j] for j in cols], labels))
+            for more in first[1:]:
+                out.append(_line([more] + [""] * (len(cols) - 1), [widths[j] for j in cols], 1))
+        if k < len(blocks) - 1:
+            out.append("")
+    return "\n".join(out)
+
+
+def _line(cells: Sequence[str], widths: Sequence[int], labels: int) -> str:
+    parts = [
+        c.ljust(w) if j < labels else c.rjust(w)
+        for j, (c, w) in enumerate(zip(cells, widths, strict=True))
+    ]
+    return GAP.join(parts).rstrip()
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def wrap(text: str, width: int = WIDTH) -> str:
+    """A sentence wrapped to the terminal width (words longer than a line are broken)."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False))
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _decimals(x: float) -> int:
+    a = abs(x)
+    return 0 if a >= 100 else 1 if a >= 10 else 2
+
+
+def number(x: float, decimals: int | None = None, sign: bool = False) -> str:
+    """A number with thousands separators and about three significant figures."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    d = _decimals(x) if decimals is None else decimals
+    if round(x, d) == 0:
+        x = 0.0  # never '-0.00'
+    return f"{x:{'+' if sign else ''},.{d}f}"
+
+
+def cell(mean: float, half: float, col: Col | None = None) -> str:
+    """'mean ± half' (the 95 % CI half-width) in the column's unit: % for shares, £ for money."""
+    if pd.isna(mean):
+        return "–"
+    scale = 100.0 if col is not None and col.percent else 1.0
+    m = mean * scale
+    d = 1 if scale == 100 else 0 if col is not None and col.money else _decimals(m)
+    text = ("£" if col is not None and col.money else "") + number(m, d)
+    if pd.isna(half):
+        return text
+    return f"{text} ± {number(half * scale, d)}"
+
+
+def difference(mean: float, low: float, high: float, significant: bool, col: Col) -> str:
+    """'+0.42 [+0.03, +0.80]*' in the column's unit (percentage points for shares)."""
+    if pd.isna(mean):
+        return "–"
+    scale = 100.0 if col.percent else 1.0
+    d = (
+        1
+        if col.percent
+        else _decimals(max(abs(mean), abs(low), abs(high)) if not pd.isna(low) else mean)
+    )
+    shown = [number(v * scale, d, sign=True) for v in (mean, low, high)]
+    return f"{shown[0]} [{shown[1]}, {shown[2]}]{'*' if significant else ' '}"
+
+
+# --------------------------------------------------------------------------- run
+
+
+def roster(engineers: int | list[int]) -> str:
+    """A desk's engineers: '2', or one per open day '3/3/2/2/2'."""
+    if isinstance(engineers, int):
+        return str(engineers)
+    return "/".join(map(str, engineers))
+
+
+def format_summary(
+    summary: pd.DataFrame, scenario: Scenario | None = None, all_sites: bool = False
+) -> str:
+    """Desks with their engineers, then the pooled rows (ALL_DESKS, ALL_POPUPS, ALL), as
+    'mean ± 95 % half-width' under headers with units; pop-ups in one line, or each in a
+    table of its own with `all_sites`."""
     n = int(summary["n"].max()) if len(summary) else 0
-    popups = {p.name for p in scenario.popups} if scenario is not None else set()
-    main = summary[~summary["site"].isin(popups)]
-    blocks = [f"mean ± 95% CI half-width over {n} replications"]
-    for title, kpis in (("Queues and engineers", QUEUE_KPIS), ("Fixes and value", VALUE_KPIS)):
-        blocks.append(f"\n{title}\n{_kpi_table(main, kpis)}")
-    if popups:
-        table = _kpi_table(summary[summary["site"].isin(popups)], POPUP_KPIS)
-        blocks.append(f"\nPop-up locations\n{table}")
+    popups = [p.name for p in scenario.popups] if scenario is not None else []
+    sites = list(dict.fromkeys(summary["site"]))
+    if scenario is not None:
+        desks = [s.name for s in scenario.sites]
+        engineers = {s.name: roster(s.engineers) for s in scenario.sites}
+    else:
+        desks = [s for s in sites if s not in POOLED]
+        engineers = {}
+    pooled = [p for p in POOLED if p in sites]
+    s = summary.set_index(["site", "metric"])
+    measured = ""
+    if scenario is not None:
+        weeks = scenario.horizon_weeks - scenario.warmup_weeks
+        measured = f"; counts, hours and £ are totals over the {weeks} measured weeks"
+    blocks = [wrap(f"Means over {n} replications ± the 95% CI half-width{measured}.")]
+    target = f"{scenario.service.sl_target_min:g}" if scenario is not None else ""
+    queues = tuple(
+        Col(c.metric, f"seen in {target} min", "%") if c.metric == "service_level" and target else c
+        for c in QUEUES
+    )
+    for title, cols, with_engineers in (
+        ("Queues", queues, True),
+        ("Engineers and visitors lost", ENGINEERS, False),
+        ("Fixes and value", VALUE, False),
+    ):
+        rows: list[list[str] | None] = []
+        for site in desks:
+            rows.append(
+                _site_row(s, site, cols, engineers.get(site, "") if with_engineers else None)
+            )
+        if pooled:
+            rows.append(None)
+        for site in pooled:
+            rows.append(_site_row(s, site, cols, "" if with_engineers else None))
+        header = [("", "desk")] + ([("engineers", "per open day")] if with_engineers else [])
+        header += [(c.what, c.unit) for c in cols]
+        blocks.append("\n" + table(header, rows, labels=1 + with_engineers, title=title))
+    if popups and scenario is not None:
+        if all_sites:
+            blocks.append("\n" + _popup_table(s, scenario))
+        else:
+            blocks.append("\n" + _popup_line(s, popups))
     if scenario is not None:
         v = scenario.value
+        hours = v.hours_lost_per_downtime_day
         blocks.append(
-            "\nAssumptions behind officer_hours_saved and value_saved_gbp_per_year: "
-            f"{v.hours_lost_per_downtime_day:g} productive hour lost per day of downtime [A], "
-            f"£{v.gbp_per_officer_hour:.2f} per officer-hour."
+            "\n"
+            + wrap(
+                f"Officer time and value saved assume {hours:g} productive "
+                f"hour{'' if hours == 1 else 's'} lost per day of downtime [A] at "
+                f"£{v.gbp_per_officer_hour:,.2f} an hour."
+            )
         )
     return "\n".join(blocks)
 
 
-def _kpi_table(summary: pd.DataFrame, kpis) -> str:
-    s = summary[summary["metric"].isin(kpis)].copy()
-    half = (s["ci_high"] - s["mean"]).fillna(0)
-    s["cell"] = [_fmt(m, h) for m, h in zip(s["mean"], half, strict=True)]
-    table = s.pivot(index="site", columns="metric", values="cell")
-    table = table.reindex(index=list(dict.fromkeys(s["site"])), columns=list(kpis))
-    return table.to_string()
+def _site_row(s: pd.DataFrame, site: str, cols: Sequence[Col], engineers: str | None) -> list[str]:
+    row = [site] + ([engineers] if engineers is not None else [])
+    for c in cols:
+        if (site, c.metric) in s.index:
+            r = s.loc[(site, c.metric)]
+            row.append(cell(r["mean"], r["ci_high"] - r["mean"], c))
+        else:
+            row.append("–")
+    return row
+
+
+def _popup_table(s: pd.DataFrame, scenario: Scenario) -> str:
+    rows: list[Sequence[str] | None] = []
+    for p in scenario.popups:
+        rows.append([p.name, p.day, str(p.engineers)] + _site_row(s, p.name, POPUPS, None)[1:])
+    header = [("", "pop-up location"), ("", "day"), ("", "engineers")]
+    header += [(c.what, c.unit) for c in POPUPS]
+    return table(header, rows, labels=3, title="Pop-up locations (one visit a week)")
+
+
+def _popup_line(s: pd.DataFrame, popups: list[str]) -> str:
+    """The pop-up locations in one line: how many, the spread of their waits and utilisation,
+    and where waits are longest."""
+
+    def means(metric: str) -> pd.Series:
+        rows = [(p, s.loc[(p, metric), "mean"]) for p in popups if (p, metric) in s.index]
+        return pd.Series(dict(rows), dtype=float).dropna()
+
+    wait, util = means("wait_mean_min"), means("utilisation")
+    line = f"{len(popups)} pop-ups"
+    if len(wait):
+        low, high, longest = number(wait.min(), 1), number(wait.max(), 1), wait.idxmax()
+        line += f": mean wait {low}–{high} min (longest {_cut(str(longest), 16)})"
+    if len(util):
+        line += f", utilisation {util.min() * 100:.0f}–{util.max() * 100:.0f} %"
+    line += "; each with --all-sites"
+    return _cut(line, WIDTH)
+
+
+# --------------------------------------------------------------------------- sweep
 
 
 def format_comparison(comparison: pd.DataFrame, reps: int) -> str:
-    """Each scenario's change from the base in the main KPIs (site ALL), with 95 % CIs."""
-    c = comparison[(comparison["site"] == "ALL") & comparison["metric"].isin(COMPARE_KPIS)]
+    """Each scenario's change from the base in the main KPIs (site ALL), with 95 % CIs. Long
+    scenario names are listed once and the table refers to them by number."""
+    c = comparison[
+        (comparison["site"] == ALL) & comparison["metric"].isin([x.metric for x in COMPARE])
+    ]
     if c.empty:
         return "only the base scenario: nothing to compare"
-    c = c.assign(
-        cell=[
-            f"{_num(d)} [{_num(lo)}, {_num(hi)}]{'*' if sig else ''}"
-            for d, lo, hi, sig in zip(
-                c["diff_mean"], c["diff_ci_low"], c["diff_ci_high"], c["significant"], strict=True
-            )
-        ]
-    )
-    table = c.pivot(index="scenario", columns="metric", values="cell")
-    table = table.reindex(index=list(dict.fromkeys(c["scenario"])), columns=list(COMPARE_KPIS))
-    return (
-        f"Change from the base, all sites (paired over {reps} replications; "
-        f"* = 95% CI excludes 0)\n" + table.to_string()
-    )
+    names = list(dict.fromkeys(c["scenario"]))
+    by_number = max(len(n) for n in names) > LONGEST_LABEL
+    lines = [
+        wrap(
+            f"Change from the base, all sites: paired over {reps} replications, with the 95% CI "
+            "in brackets (* = the CI excludes 0); shares in percentage points."
+        )
+    ]
+    if by_number:
+        lines.append("")
+        lines += [_cut(f"{i:>3}  {name}", WIDTH) for i, name in enumerate(names, 1)]
+    s = c.set_index(["scenario", "metric"])
+    rows = []
+    for i, name in enumerate(names, 1):
+        row = [str(i) if by_number else name]
+        for col in COMPARE:
+            if (name, col.metric) in s.index:
+                r = s.loc[(name, col.metric)]
+                row.append(
+                    difference(
+                        r["diff_mean"],
+                        r["diff_ci_low"],
+                        r["diff_ci_high"],
+                        bool(r["significant"]),
+                        col,
+                    )
+                )
+            else:
+                row.append("–")
+        rows.append(row)
+    header = [("", "#" if by_number else "scenario")] + [(x.what, x.unit) for x in COMPARE]
+    lines += ["", table(header, rows)]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- sizing
 
 
 def format_sizing(result, targets, reps: int) -> str:
     d = result.detail
     lines = [
-        f"Fewest engineers at each desk meeting {', '.join(map(str, targets))} "
-        f"(means over {reps} replications; engineers away on pop-up visits come on top)"
+        wrap(
+            f"Fewest engineers at each desk meeting {', '.join(map(str, targets))} "
+            f"(means over {reps} replications; engineers away on pop-up visits come on top)"
+        )
     ]
-    table = d[
+    header = [
+        ("", "desk"),
+        ("engineers", "at the desk"),
+        ("Erlang C", "engineers"),
+        ("hour by hour", "engineers"),
+        ("walk-ins", "per open hour"),
+        ("engineer time", "mean, min"),
+    ]
+    rows = [
         [
-            "site",
-            "engineers",
-            "erlang_c_estimate",
-            "sipp_estimate",
-            "arrivals_per_open_hour",
-            "mean_service_min",
+            str(r.site),
+            _count(r.engineers),
+            _count(r.erlang_c_estimate),
+            _count(r.sipp_estimate),
+            number(r.arrivals_per_open_hour, 2),
+            number(r.mean_service_min, 1),
         ]
-    ].copy()
-    table["arrivals_per_open_hour"] = table["arrivals_per_open_hour"].round(2)
-    table["mean_service_min"] = table["mean_service_min"].round(1)
-    lines.append(table.to_string(index=False))
+        for r in d.itertuples()
+    ]
+    lines.append(table(header, rows))
     if not d["targets_met"].all():
         missing = ", ".join(d.loc[~d["targets_met"], "site"])
-        lines.append(f"not met within --max-engineers at: {missing}")
+        lines.append(wrap(f"not met within --max-engineers at: {missing}"))
     return "\n".join(lines)
 
 
-def format_backtest(table: pd.DataFrame, reps: int) -> str:
+def _count(x) -> str:
+    return "–" if pd.isna(x) else str(x)
+
+
+# --------------------------------------------------------------------------- backtest
+
+POOLED_NOTE = (
+    "Downtime saved is compared on the permanent desks (ALL_DESKS) because the trial's figures "
+    "come from its permanent desks, while the headline figures show ALL, which adds the pop-ups, "
+    "whose users wait days for the weekly visit and so save less."
+)
+
+
+def format_backtest(table_: pd.DataFrame, reps: int) -> str:
     rows = []
-    for r in table.itertuples():
-        ci = f"[{_num(r.ci_low)}, {_num(r.ci_high)}]"
-        ok = "yes" if r.within_tolerance else "NO"
-        rows.append((r.outcome, r.published, _num(r.simulated_mean), ci, r.tolerance, ok))
-    df = pd.DataFrame(
-        rows, columns=["outcome", "published", "simulated", "95% CI", "tolerance", "within"]
-    )
-    return f"Backtest against the published outcomes ({reps} replications)\n" + df.to_string(
-        index=False
-    )
-
-
-def _num(x: float) -> str:
-    if pd.isna(x):
-        return "–"
-    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.3f}"
-
-
-def _fmt(mean: float, half: float) -> str:
-    if pd.isna(mean):
-        return "–"
-    digits = 0 if abs(mean) >= 100 else 1 if abs(mean) >= 10 else 3 if abs(mean) < 1 else 2
-    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+    for r in table_.itertuples():
+        d = max(_decimals(r.simulated_mean) if not pd.isna(r.simulated_mean) else 2, 3)
+        simulated = number(r.simulated_mean, d)
+        ci = f"[{number(r.ci_low, d)}, {number(r.ci_high, d)}]"
+        rows.append(
+            [
+                str(r.outcome),
+                str(getattr(r, "site", ALL)),
+                str(r.published),
+                f"{simulated} {ci}",
+                str(r.tolerance),
+                "yes" if r.within_tolerance else "NO",
+            ]
+        )
+    header = [
+        ("", "published outcome"),
+        ("", "sites"),
+        ("", "published"),
+        ("simulated", "mean [95% CI]"),
+        ("", "tolerance"),
+        ("", "within"),
+    ]
+    lines = [
+        f"Backtest against the published outcomes ({reps} replications)",
+        table(header, rows, labels=3, wrap_first=True),
+    ]
+    if "site" in table_.columns and (table_["site"] == ALL_DESKS).any():
+        lines += ["", wrap(POOLED_NOTE)]
+    return "\n".join(lines)

@@ -126,6 +126,24 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+SET_HELP = (
+    "override a scenario key, e.g. sites.0.engineers=3; * reaches every entry "
+    '(sites.*.open=08:00) and [field=value] those that match (sites[bcu="East Area (EA)"]'
+    ".engineers=3) (repeatable)"
+)
+
+
+def _add_set_option(p: argparse.ArgumentParser, help_text: str = SET_HELP) -> None:
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=help_text,
+    )
+
+
 def _add_scenario_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenario",
@@ -133,13 +151,11 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="scenario TOML file (default: the embedded met_2019 scenario)",
     )
+    _add_set_option(p)
     p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario key, e.g. sites.0.engineers=3 (repeatable)",
+        "--name",
+        help="name of the what-if, for the output folder, the report and the terminal "
+        '(default: made from the overrides, e.g. "sites.0.engineers=3")',
     )
 
 
@@ -190,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reps_options(p, 10)
     _add_execution_options(p)
     p.add_argument("--trace", action="store_true", help="also write the event log trace.csv")
+    p.add_argument(
+        "--all-sites",
+        action="store_true",
+        help="list every pop-up location in the summary (default: one line for them all)",
+    )
     b = sub.add_parser(
         "backtest", help="the published outcomes beside the simulated ones, with 95%% CIs"
     )
@@ -198,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution_options(b)
     w = sub.add_parser("sweep", help="scenarios of an experiment file, compared with its base")
     w.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
+    _add_set_option(
+        w,
+        "override a key of the base of every scenario, after the file's own set, e.g. "
+        "sites.*.open=08:00 (repeatable)",
+    )
     _add_reps_options(w, 10)
     _add_execution_options(w)
     z = sub.add_parser("size", help="the fewest engineers per desk meeting the targets")

@@ -8,9 +8,7 @@ differences), which needs far fewer replications than comparing two independent 
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,9 @@ from sim.experiment.runner import Job, RunOutput, assemble, run_jobs, summarise
 from sim.experiment.store import ResultStore
 from sim.kpis import ALL, KPIS
 from sim.scenario import (
+    Applied,
     Override,
+    Overrides,
     Scenario,
     ScenarioError,
     apply_overrides,
@@ -40,6 +40,8 @@ from sim.scenario import (
     name_key,
     override_pairs,
     read_toml,
+    resolve_overrides,
+    toml_text,
     validate,
 )
 
@@ -175,10 +177,15 @@ class SweepPlan:
     scenarios: list[Scenario]  # the base first
     overrides: dict[str, list[str]]  # scenario name → its overrides of the base, as text
     pairs: dict[str, list[Override]] = field(default_factory=dict)  # … as (key, value) data
+    base_set: list[Applied] = field(default_factory=list)  # given with the command, on the base
 
 
-def load_experiment(path: Path | str) -> SweepPlan:
+def load_experiment(path: Path | str, overrides: Overrides = None) -> SweepPlan:
     """An experiment file as a plan: the base and every named and grid scenario, validated.
+
+    `overrides` (``techbar sweep --set``) change the base of every scenario, after the file's
+    own ``set`` and before each scenario's; like ``--set`` on ``run``, they may use ``*`` and
+    ``[field=value]`` filters.
 
     Overrides are applied as data: a grid value is set as it was read, never re-parsed from
     text; the text form (``overrides``) is only for names and the scenarios table."""
@@ -195,6 +202,7 @@ def load_experiment(path: Path | str) -> SweepPlan:
     if exp.base and not base_path.exists():
         raise ScenarioError(f"experiment '{path}': base scenario '{base_path}' not found")
     base_raw = apply_overrides(read_toml(base_path), exp.set)
+    base_raw, base_set = resolve_overrides(base_raw, overrides)
     n_grid = math.prod(len(v) for v in exp.grid.values()) if exp.grid else 0
     if len(exp.scenarios) + n_grid > MAX_SWEEP_SCENARIOS:
         raise ScenarioError(
@@ -210,7 +218,7 @@ def load_experiment(path: Path | str) -> SweepPlan:
         keys = list(exp.grid)
         for values in itertools.product(*(exp.grid[k] for k in keys)):
             point = list(zip(keys, values, strict=True))
-            sets = [f"{k}={_toml_value(v)}" for k, v in point]
+            sets = [f"{k}={toml_text(v)}" for k, v in point]
             name = ", ".join(sets)
             _new_name(name, texts, "grid", path)
             texts[name], pairs[name] = sets, override_pairs(point)
@@ -231,7 +239,7 @@ def load_experiment(path: Path | str) -> SweepPlan:
             f"invalid experiment ({path}): a scenario is named '{base_name}' like the base "
             "scenario; choose another name"
         )
-    return SweepPlan(exp, scenarios, texts, pairs)
+    return SweepPlan(exp, scenarios, texts, pairs, base_set)
 
 
 def _new_name(name: str, seen: dict[str, list[str]], key: str, path: Path) -> None:
@@ -241,33 +249,6 @@ def _new_name(name: str, seen: dict[str, list[str]], key: str, path: Path) -> No
             f"invalid experiment ({path}): key '{key}': scenario name '{name}' repeats "
             f"'{clash}' (names must be unique, ignoring case and spacing)"
         )
-
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _toml_value(v: Any) -> str:
-    """A value as TOML text, for scenario names and the scenarios table only (never re-read
-    to run a scenario)."""
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return (
-            "{"
-            + ", ".join(
-                f"{k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)} = "
-                f"{_toml_value(x)}"
-                for k, x in v.items()
-            )
-            + "}"
-        )
-    if hasattr(v, "isoformat"):  # TOML dates and times
-        return v.isoformat()
-    return repr(v)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 import typing
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ import tomlkit
 from pydantic import BaseModel
 from tomlkit.items import Comment, Table
 
-from sim.scenario import Overrides, Scenario, override_pairs, scenario_to_dict
+from sim.scenario import (
+    Overrides,
+    Scenario,
+    ScenarioError,
+    is_pattern,
+    override_pairs,
+    resolve_overrides,
+    scenario_to_dict,
+)
 
 LABELS = ("[seed]", "[S]", "[D]", "[A]")
 UNITS = [  # (pattern on the last key, unit), first match wins
@@ -147,6 +156,25 @@ def _model_in(tp: Any) -> Any:
     return None
 
 
+def set_keys(scenario: Scenario, source_text: str | None, overrides: Overrides) -> list[str]:
+    """The plain keys the overrides set (``sites.*.open`` → sites.0.open, sites.1.open, …),
+    found by applying them again to the file they changed (or, without it, to the scenario)."""
+    pairs = override_pairs(overrides)
+    if not any(is_pattern(key) for key, _ in pairs):
+        return [key for key, _ in pairs]
+    try:
+        raw = tomllib.loads(source_text) if source_text is not None else None
+    except tomllib.TOMLDecodeError:
+        raw = None
+    try:
+        _, applied = resolve_overrides(
+            raw if raw is not None else scenario_to_dict(scenario), pairs
+        )
+    except ScenarioError:
+        return [key for key, _ in pairs]
+    return [k for a in applied for k in a.applied_to]
+
+
 def register(
     scenario: Scenario, source_text: str | None = None, overrides: Overrides = None
 ) -> pd.DataFrame:
@@ -154,7 +182,7 @@ def register(
     comments: dict[str, str] = {}
     if source_text is not None:
         _comments(tomlkit.parse(source_text), "", comments)
-    overridden = [key for key, _ in override_pairs(overrides)]
+    overridden = set_keys(scenario, source_text, overrides)
     values: dict[str, Any] = {}
     _flatten(scenario_to_dict(scenario), "", values)
     rows = []

@@ -89,7 +89,7 @@ def _readme_sheet(xw, run: RunFolder, bold, wrap) -> None:
     ws.set_column(1, 1, 100)
     lines = [
         ("techbar-sim report", ""),
-        ("what", f"{run.kind} '{run.name}'"),
+        ("what", run.title),
         ("created", str(run.manifest.get("created", ""))),
         ("replications", str(run.manifest.get("replications", ""))),
         ("seed", str(run.manifest.get("seed", ""))),

@@ -185,6 +185,19 @@ class RunFolder:
             "name", ""
         )
 
+    @property
+    def whatif(self) -> dict | None:
+        """The what-if this run is (its name, base scenario and overrides), if it is one."""
+        return self.manifest.get("whatif")
+
+    @property
+    def title(self) -> str:
+        """What the folder holds, for titles: "what-if '3 engineers' of met_2019"."""
+        w = self.whatif
+        if w is not None and self.kind == "run":
+            return f"what-if '{w['name']}' of {w['base']}"
+        return f"{self.kind} '{self.name}'"
+
     def base_summary(self) -> pd.DataFrame | None:
         s = self.get("summary")
         if s is None or self.kind != "sweep":
@@ -216,9 +229,17 @@ def _read_manifest(file: Path) -> dict:
         raise incomplete(where, "no 'scenario' (or 'scenarios') object describing what was run")
     for key, scen in scenarios.items():
         _check_scenario(where, key, scen)
-    for key in ("experiment", "versions"):
+    for key in ("experiment", "versions", "whatif"):
         if key in manifest and not isinstance(manifest[key], dict):
             raise incomplete(where, f"'{key}' is {_json_type(manifest[key])}, not an object")
+    whatif = manifest.get("whatif", {})
+    if "whatif" in manifest and not (
+        isinstance(whatif.get("name"), str)
+        and isinstance(whatif.get("base"), str)
+        and isinstance(whatif.get("overrides"), list)
+        and all(isinstance(o, dict) and isinstance(o.get("key"), str) for o in whatif["overrides"])
+    ):
+        raise incomplete(where, "'whatif' needs a name, a base and a list of overrides with keys")
     if "scenario_name" in manifest and not isinstance(manifest["scenario_name"], str):
         raise incomplete(where, "'scenario_name' is not a string")
     targets = manifest.get("targets", [])

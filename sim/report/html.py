@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader
 from sim.kpis import ALL, KPIS, kpi_table
 from sim.report.folder import HEADLINE, SITE_KPIS, RunFolder
 from sim.report.run_folder import write_file_atomically
+from sim.scenario import override_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -60,7 +61,11 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
             site_rows.append({"site": site, "cells": cells})
     scen = run.scenario
     return template.render(
-        title=f"Tech Bar simulation — {run.kind} '{run.name}'",
+        title=f"Tech Bar simulation — {run.title}",
+        whatif=run.whatif,
+        changes=[
+            override_text(o["key"], o.get("value")) for o in (run.whatif or {}).get("overrides", [])
+        ],
         run=run,
         kind=run.kind,
         manifest_json=json.dumps(run.manifest, indent=2, ensure_ascii=False),
@@ -78,6 +83,10 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
         n_sites=len(scen.get("sites", [])),
         n_popups=len(scen.get("popups", [])),
     )
+
+
+def _overrides(run: RunFolder) -> list[dict]:
+    return list((run.whatif or {}).get("overrides", []))
 
 
 def _main_comparison(c: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -316,10 +317,21 @@ def scrub_paths(meta: object, out_dir: Path) -> object:
     return meta
 
 
+SLUG_CHARS = 60
+
+
+def slug(name: str, limit: int = SLUG_CHARS) -> str:
+    """A name as one safe folder-name part: ASCII letters, digits and '_', every other run of
+    characters one '-', lower case, at most `limit` characters ('3 engineers at Fresh Wharf' →
+    '3-engineers-at-fresh-wharf'); 'scenario' when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9_]+", "-", ascii_text).strip("-_").lower()
+    return text[:limit].rstrip("-_") or "scenario"
+
+
 def default_run_dir(name: str, kind: str = "runs", now: dt.datetime | None = None) -> Path:
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]  # file-name limits
-    return Path("results") / kind / f"{safe}-{stamp}"
+    return Path("results") / kind / f"{slug(name)}-{stamp}"
 
 
 def package_versions() -> dict[str, str]:

@@ -5,17 +5,22 @@ from sim.scenario.errors import (
     ScenarioError,
     explain,
 )
+from sim.scenario.keys import is_pattern, parse_key
 from sim.scenario.loading import (
     MAX_FILE_BYTES,
+    Applied,
     Override,
     Overrides,
+    WhatIf,
     apply_override,
     apply_overrides,
     default_scenario_path,
     load_scenario,
+    load_whatif,
     override_pairs,
     parse_override,
     read_toml,
+    resolve_overrides,
     scenario_to_dict,
     validate,
 )
@@ -45,9 +50,11 @@ from sim.scenario.schema import (
     Weekday,
     name_key,
 )
+from sim.scenario.whatif import MAX_NAME_CHARS, check_name, override_text, toml_text, whatif_name
 
 __all__ = [
     "Adoption",
+    "Applied",
     "Break",
     "Category",
     "Costs",
@@ -56,6 +63,7 @@ __all__ = [
     "MAX_ENGINEERS",
     "MAX_FILE_BYTES",
     "MAX_INCIDENTS_PER_WEEK",
+    "MAX_NAME_CHARS",
     "MAX_WALKINS_PER_WEEK",
     "Override",
     "Overrides",
@@ -74,15 +82,24 @@ __all__ = [
     "TimeOfDay",
     "Value",
     "Weekday",
+    "WhatIf",
     "apply_override",
     "apply_overrides",
+    "check_name",
     "default_scenario_path",
     "explain",
+    "is_pattern",
     "load_scenario",
+    "load_whatif",
     "name_key",
     "override_pairs",
+    "override_text",
+    "parse_key",
     "parse_override",
     "read_toml",
+    "resolve_overrides",
     "scenario_to_dict",
+    "toml_text",
     "validate",
+    "whatif_name",
 ]

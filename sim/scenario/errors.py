@@ -17,8 +17,13 @@ class ScenarioError(ValueError):
     """Bad scenario input: the message names the key (or file) and what is allowed."""
 
 
+MAX_PROBLEMS = 6  # lines of one message; the rest are counted
+KEY = "\0"  # where a problem's key goes in its text
+
+
 def explain(exc: ValidationError, data: dict[str, Any], source: str, root: type[BaseModel]) -> str:
-    lines, seen = [], set()
+    problems: list[tuple[str, str]] = []  # (key, text with KEY where the key goes)
+    seen = set()
     for err in exc.errors():
         path = _input_path(err["loc"], data, keep_last=err["type"] == "missing")
         key = ".".join(map(str, path)) or "(top level)"
@@ -36,21 +41,42 @@ def explain(exc: ValidationError, data: dict[str, Any], source: str, root: type[
         seen.add(key)
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(path[:-1], data, root)
-            msg = f"unknown key '{key}'" + (
+            msg = f"unknown key {KEY}" + (
                 f"; allowed here: {', '.join(allowed)}" if allowed else ""
             )
         elif err["type"] == "missing":
-            msg = f"key '{key}' is required"
+            msg = f"key {KEY} is required"
         else:
             got = err.get("input")
             text_got = repr(got)
             if len(text_got) > 60:  # e.g. an int of hundreds of digits
                 text_got = text_got[:40] + f"… ({len(text_got)} characters)"
             shown = "" if isinstance(got, dict | list) else f" (got {text_got})"
-            msg = f"key '{key}': {text}{shown}"
-        lines.append(msg)
+            msg = f"key {KEY}: {text}{shown}"
+        problems.append((key, msg))
+    lines = _grouped(problems)
+    if len(lines) > MAX_PROBLEMS:
+        more = len(lines) - MAX_PROBLEMS + 1
+        lines = [*lines[: MAX_PROBLEMS - 1], f"… and {more} more problems"]
     head = f"invalid scenario ({source}): "
     return head + lines[0] if len(lines) == 1 else head + "\n  " + "\n  ".join(lines)
+
+
+def _grouped(problems: list[tuple[str, str]]) -> list[str]:
+    """One line per problem; the same problem at keys that differ only in list indices (as a
+    ``*`` override makes: sites.0.open, sites.1.open, …) is one line naming the first key."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for key, msg in problems:
+        groups.setdefault((re.sub(r"(?<=\.)\d+(?=\.|$)", "N", key), msg), []).append(key)
+    lines = []
+    for (_, msg), keys in groups.items():
+        named = f"'{keys[0]}'"
+        if len(keys) == 2:
+            named += f" (and '{keys[1]}')"
+        elif len(keys) > 2:
+            named += f" (and {len(keys) - 1} more, to '{keys[-1]}')"
+        lines.append(msg.replace(KEY, named))
+    return lines
 
 
 def _at(node: Any, dotted: str) -> Any:

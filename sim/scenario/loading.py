@@ -3,13 +3,24 @@ before validation, so an override is checked exactly like the file.
 
 Overrides are data: ``(key, value)`` pairs or a mapping ``{"sites.0.engineers": 3}``. The command
 line's ``KEY=VALUE`` strings are accepted too and parsed once, here at the edge
-(:func:`parse_override`); a value given as data is never turned back into text."""
+(:func:`parse_override`); a value given as data is never turned back into text.
+
+A key is a dotted path with list indices (``sites.0.engineers``) or names (``sites.Fresh
+Wharf.open``), and may reach many places at once: ``*`` is every entry of a list or table
+(``sites.*.open``) and ``[field=value]`` the entries whose field has that value
+(``sites[bcu="East Area (EA)"].engineers``; the value is read as a TOML value). A key that
+reaches nothing is an error naming it. Keys and values are matched and set as data; nothing is
+evaluated.
+
+A scenario loaded with overrides is a what-if: it is named by ``name`` (``--name``), by a
+``name`` override, or else after its overrides (:func:`whatif_name`)."""
 
 from __future__ import annotations
 
 import copy
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -18,7 +29,9 @@ from pydantic import (
 )
 
 from sim.scenario.errors import ScenarioError, explain
+from sim.scenario.keys import parse_key, set_at, split_assignment
 from sim.scenario.schema import DEFAULT_SCENARIO, Scenario
+from sim.scenario.whatif import check_name, whatif_name
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # a scenario or experiment file is a few kB; refuse > 5 MB
 
@@ -63,12 +76,14 @@ def read_toml(path: Path | str) -> dict[str, Any]:
 
 def parse_override(text: str | Override) -> Override:
     """'sites.0.engineers=3' → ('sites.0.engineers', 3); the value is read as a TOML value,
-    or kept as a plain string when it is not one (so `open=09:00` works unquoted).
+    or kept as a plain string when it is not one (so `open=09:00` works unquoted). The key ends
+    at the first '=' outside a filter's brackets (``sites[bcu="EA"].engineers=3``).
 
     A ``(key, value)`` pair is returned as it is (its key checked): the value is already data."""
     if not isinstance(text, str):
         return _pair(text)
-    key, sep, raw = text.partition("=")
+    split = split_assignment(text)
+    key, sep, raw = (split[0], "=", split[1]) if split else text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise ScenarioError(f"--set '{text}': expected KEY=VALUE, e.g. sites.0.engineers=3")
@@ -91,10 +106,11 @@ def _pair(item: Any) -> Override:
             "e.g. ('sites.0.engineers', 3)"
         )
     key, value = item[0].strip(), item[1]
-    if not key or any(not part.strip() for part in key.split(".")):
+    if not key:
         raise ScenarioError(
             f"override key '{item[0]}': expected a dotted path such as sites.0.engineers"
         )
+    parse_key(key)  # a malformed key is refused here, before anything is read
     return key, value
 
 
@@ -111,51 +127,14 @@ def override_pairs(overrides: Overrides) -> list[Override]:
 
 
 def apply_override(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """Return a copy of raw scenario data with `value` set at dotted `key`.
+    """Return a copy of raw scenario data with `value` set at every place dotted `key` reaches
+    (see :mod:`sim.scenario.keys`: indices, names, ``*`` and ``[field=value]`` filters).
 
-    Path parts index lists by number (``sites.0``) or, for lists of named tables, by name
-    (``sites.Fresh Wharf``). Missing tables on the way are created; whether the key is allowed is
-    then decided by validation, like any key in the file.
-    """
+    Missing tables on the way are created; whether the key is allowed is then decided by
+    validation, like any key in the file."""
     data = copy.deepcopy(data)
-    value = copy.deepcopy(value)  # the scenario never shares a caller's list or table
-    parts = key.split(".")
-    node: Any = data
-    for depth, part in enumerate(parts):
-        here = ".".join(parts[: depth + 1])
-        last = depth == len(parts) - 1
-        if isinstance(node, list):
-            idx = _list_index(node, part, here)
-            if last:
-                node[idx] = value
-            else:
-                node = node[idx]
-        elif isinstance(node, dict):
-            if last:
-                node[part] = value
-            else:
-                node = node.setdefault(part, {})
-        else:
-            parent = ".".join(parts[:depth])
-            raise ScenarioError(f"--set {key}: '{parent}' is a value, not a table or list")
+    set_at(data, key, value)
     return data
-
-
-def _list_index(node: list, part: str, here: str) -> int:
-    if part.lstrip("-").isdigit():
-        idx = int(part)
-        if not 0 <= idx < len(node):
-            raise ScenarioError(
-                f"--set {here}: index {idx} is out of range; allowed 0 to {len(node) - 1}"
-            )
-        return idx
-    names = [item.get("name") for item in node if isinstance(item, dict)]
-    if part in names:
-        return names.index(part)
-    raise ScenarioError(
-        f"--set {here}: no entry named '{part}'; use an index 0 to {len(node) - 1}"
-        + (f" or one of: {', '.join(map(str, names))}" if any(names) else "")
-    )
 
 
 def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
@@ -169,21 +148,102 @@ def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
 
 def apply_overrides(data: dict[str, Any], overrides: Overrides) -> dict[str, Any]:
     """Return a copy of raw scenario data with every override applied, in order."""
+    return resolve_overrides(data, overrides)[0]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An override as given and the plain keys it set (many for ``*`` or a filter)."""
+
+    key: str
+    value: Any
+    applied_to: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "applied_to": list(self.applied_to)}
+
+
+def resolve_overrides(
+    data: dict[str, Any], overrides: Overrides
+) -> tuple[dict[str, Any], list[Applied]]:
+    """A copy of raw scenario data with every override applied in order, and what each set."""
+    data = copy.deepcopy(data)
+    applied = []
     for key, value in override_pairs(overrides):
         try:
-            data = apply_override(data, key, value)
+            places = set_at(data, key, value)
         except RecursionError:
             raise ScenarioError(f"--set {key}: the value is nested too deeply") from None
-    return data
+        applied.append(Applied(key, value, tuple(places)))
+    return data, applied
 
 
-def load_scenario(path: Path | str | None = None, overrides: Overrides = ()) -> Scenario:
+@dataclass(frozen=True)
+class WhatIf:
+    """A scenario changed by overrides: its name, the scenario it changes and what changed."""
+
+    name: str
+    base: str
+    overrides: tuple[Applied, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "base": self.base,
+            "overrides": [a.as_dict() for a in self.overrides],
+        }
+
+
+def load_whatif(
+    path: Path | str | None = None, overrides: Overrides = (), name: str | None = None
+) -> tuple[Scenario, WhatIf | None]:
+    """The scenario as :func:`load_scenario` gives it, and — when it has overrides or a
+    `name` — the what-if it is (None for the file as it is)."""
+    source = str(path) if path is not None else f"embedded default '{DEFAULT_SCENARIO}'"
+    raw = read_toml(path if path is not None else default_scenario_path())
+    data, applied = resolve_overrides(raw, overrides)
+    if name is not None:
+        name = check_name(name)
+        given = [a.value for a in applied if a.key == "name"]
+        if given and given[-1] != name:
+            raise ScenarioError(
+                f"--name '{name}' and --set name={given[-1]!r} disagree; give the name once"
+            )
+        data["name"] = name
+    elif applied and not any(a.key == "name" for a in applied):
+        data["name"] = whatif_name([(a.key, a.value) for a in applied])
+    try:
+        scenario = validate(data, source)
+    except ScenarioError as exc:
+        raise ScenarioError(_blame(str(exc), applied)) from None
+    if not applied and name is None:
+        return scenario, None
+    base = raw.get("name") if isinstance(raw.get("name"), str) else DEFAULT_SCENARIO
+    return scenario, WhatIf(scenario.name, str(base), tuple(applied))
+
+
+def _blame(message: str, applied: list[Applied]) -> str:
+    """A validation message about keys that a ``*`` or filter set says which override set them."""
+    notes = [
+        f"(set by --set {a.key})"
+        for a in applied
+        if list(a.applied_to) != [a.key]
+        and any(f"'{k}'" in message or f"'{k}." in message for k in a.applied_to)
+    ]
+    return message + "".join(f"\n  {n}" for n in notes)
+
+
+def load_scenario(
+    path: Path | str | None = None, overrides: Overrides = (), *, name: str | None = None
+) -> Scenario:
     """Load a scenario file (the embedded default when `path` is None) and apply overrides:
     a mapping ``{"sites.0.engineers": 3}``, ``(key, value)`` pairs, or ``"KEY=VALUE"`` strings
-    as given to ``--set`` (values read as TOML)."""
-    source = str(path) if path is not None else f"embedded default '{DEFAULT_SCENARIO}'"
-    data = read_toml(path if path is not None else default_scenario_path())
-    return validate(apply_overrides(data, overrides), source)
+    as given to ``--set`` (values read as TOML). Keys may use ``*`` and ``[field=value]``
+    filters (``{"sites.*.open": "08:00"}``).
+
+    With overrides the scenario is a what-if, named `name`, or by a ``name`` override, or else
+    after its overrides ("sites.*.open=08:00")."""
+    return load_whatif(path, overrides, name)[0]
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
