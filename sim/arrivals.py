@@ -48,6 +48,7 @@ class Walkins:
 
     time_min: np.ndarray
     incident_min: np.ndarray  # when the fault arose (≤ time_min)
+    catchment: np.ndarray  # whose users they are: the catchment's index (scenario order)
     category: np.ndarray  # index into scenario.categories
     induced: np.ndarray  # bool
     baseline_days: np.ndarray  # service-desk resolution time the incident would have had
@@ -230,7 +231,11 @@ class VisitOption:
 
 
 def population_walkins(
-    scenario: Scenario, catchment: Catchment, options: list[VisitOption], streams: Streams
+    scenario: Scenario,
+    catchment: Catchment,
+    options: list[VisitOption],
+    streams: Streams,
+    index: int = 0,
 ) -> tuple[dict[str, Walkins], IncidentTally]:
     """Incidents in a catchment over the horizon and the walk-ins they produce at each option.
 
@@ -270,6 +275,7 @@ def population_walkins(
         out[opt.target] = Walkins(
             time_min=visit[idx],
             incident_min=t[idx],
+            catchment=np.full(len(idx), index),
             category=cat[idx],
             induced=induced_cat[cat[idx]],
             **{f: getattr(draws, f)[idx] for f in DRAWN},
@@ -365,7 +371,7 @@ def popup_option(scenario: Scenario, popup: Popup) -> VisitOption:
     )
 
 
-def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
+def rate_walkins(scenario: Scenario, site: Site, streams: Streams, index: int = 0) -> Walkins:
     """Walk-ins at a constant (or clock-hour) rate while the desk is open, for validation and
     quick what-ifs; replaces population-driven demand at that desk."""
     horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
@@ -389,21 +395,24 @@ def rate_walkins(scenario: Scenario, site: Site, streams: Streams) -> Walkins:
     return Walkins(
         time_min=t,
         incident_min=t.copy(),
+        catchment=np.full(len(t), index),
         category=cat,
         induced=induced_cat[cat],
         **{f: getattr(draws, f) for f in DRAWN},
     )
 
 
-def desk_walkins(scenario: Scenario, site: Site, streams: Streams) -> tuple[Walkins, IncidentTally]:
+def desk_walkins(
+    scenario: Scenario, site: Site, streams: Streams, index: int = 0
+) -> tuple[Walkins, IncidentTally]:
     """A desk's own catchment, whose users can only walk in to that desk."""
-    out, tally = population_walkins(scenario, site, [desk_option(scenario, site)], streams)
+    out, tally = population_walkins(scenario, site, [desk_option(scenario, site)], streams, index)
     return out[site.name], tally
 
 
 def merge_walkins(parts: list[Walkins]) -> Walkins:
     """Walk-ins from several catchments at one site, in arrival order."""
-    fields = ("time_min", "incident_min", "category", "induced", *DRAWN)
+    fields = ("time_min", "incident_min", "catchment", "category", "induced", *DRAWN)
     joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
     order = np.argsort(joined["time_min"], kind="stable")
     return Walkins(**{f: v[order] for f, v in joined.items()})

@@ -108,21 +108,21 @@ def demand(
     parts: dict[str, list[Walkins]] = defaultdict(list)
     tallies: dict[str, IncidentTally | None] = {}
     desks = {s.name: s for s in scenario.sites}
-    for site in scenario.sites:
+    names = [s.name for s in scenario.sites] + [p.name for p in scenario.popups]
+    for i, site in enumerate(scenario.sites):
         if site.walkin_rate_per_hour is not None:
-            parts[site.name].append(rate_walkins(scenario, site, streams))
+            parts[site.name].append(rate_walkins(scenario, site, streams, i))
             tallies[site.name] = None
             continue
-        w, tallies[site.name] = desk_walkins(scenario, site, streams)
+        w, tallies[site.name] = desk_walkins(scenario, site, streams, i)
         parts[site.name].append(w)
-    for popup in scenario.popups:
+    for i, popup in enumerate(scenario.popups, start=len(scenario.sites)):
         options = [popup_option(scenario, popup)]
         if popup.reach_desk is not None:
             options.append(desk_option(scenario, desks[popup.reach_desk]))
-        out, tallies[popup.name] = population_walkins(scenario, popup, options, streams)
+        out, tallies[popup.name] = population_walkins(scenario, popup, options, streams, i)
         for target, w in out.items():
             parts[target].append(w)
-    names = [s.name for s in scenario.sites] + [p.name for p in scenario.popups]
     return {n: merge_walkins(parts[n]) for n in names}, tallies
 
 

@@ -62,6 +62,7 @@ class Visits:
     induced: np.ndarray
     incident_min: np.ndarray
     baseline_days: np.ndarray  # service-desk resolution time without Tech Bars (counterfactual)
+    catchment: np.ndarray  # whose users: the index of their catchment's site (scenario order)
     device: np.ndarray  # index into DEVICES, or NO_DEVICE
     swappable: np.ndarray  # bool: an unfixed fault can be swapped from stock
     tier: np.ndarray
@@ -105,6 +106,7 @@ def visits_of(scenario: Scenario, walkins: Walkins) -> Visits:
         category=cat,
         induced=walkins.induced,
         incident_min=walkins.incident_min,
+        catchment=walkins.catchment,
         baseline_days=walkins.baseline_days,
         device=device,
         swappable=swappable,

@@ -26,7 +26,10 @@ class ValueIngredients(TypedDict):
 
 
 class ShareIngredients(TypedDict):
-    resolved_sd: int  # resolved at the desk, not induced: calls taken from the service desk
+    resolved_sd: int  # the catchment's incidents resolved at a Tech Bar (here or at a desk its
+    # users travelled to), not induced: calls taken from the service desk
+    resolved_here: int  # incidents resolved at this site, not induced (whoever's users)
+    walkins_travelled: int  # walk-ins here from another catchment (pop-up users at their desk)
     sd_calls: float  # incidents the service desk would have had (scaled force-wide for ALL)
     population: int
 

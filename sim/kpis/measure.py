@@ -104,7 +104,7 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
         scenario,
         int(escalated_devices.sum()),
         value["value_saved_gbp"],
-        share["resolved_sd"],
+        share["resolved_here"],
     )
     return {
         "walkins": int(counted.sum()),
@@ -185,21 +185,38 @@ def _value_ingredients(
 def _share_ingredients(
     site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray
 ) -> ShareIngredients:
-    """Numerator and denominator of sd_share_taken for one catchment."""
+    """Numerator and denominator of sd_share_taken for one catchment: its users' incidents
+    resolved at a Tech Bar (here, or at a desk they travelled to) over its users' incidents the
+    service desk would have had, both by when the incident arose. Also the incidents resolved
+    here (whoever's users) and the walk-ins who travelled here from another catchment."""
+    index = next(i for i, r in enumerate(rec.sites) if r is site)
+    resolved_sd = 0
+    for r in rec.sites:  # its users may be seen here or at the desk they can reach
+        v = r.visits
+        theirs = v.catchment == index
+        if theirs.any():
+            resolved_sd += int((theirs & _resolved(v, rec.warmup_min)).sum())
     v = site.visits
-    # numerator and denominator filtered alike: by when the incident arose
-    arose = v.incident_min >= rec.warmup_min
-    resolved = arose & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
-    tally, population = site.incidents, site.population
-    if tally is None:  # walk-ins given as a rate: no catchment, no share
-        return {"resolved_sd": int(resolved.sum()), "sd_calls": 0, "population": 0}
-    in_period = tally.incident_min >= rec.warmup_min
-    sd_calls = in_period & tally.would_call_service_desk
-    return {
-        "resolved_sd": int(resolved.sum()),
-        "sd_calls": int(sd_calls.sum()),
-        "population": population,
+    out: ShareIngredients = {
+        "resolved_sd": resolved_sd,
+        "resolved_here": int(_resolved(v, rec.warmup_min).sum()),
+        "walkins_travelled": int((counted & (v.catchment != index)).sum()),
+        "sd_calls": 0,
+        "population": 0,
     }
+    tally = site.incidents
+    if tally is not None:  # None: walk-ins given as a rate, no catchment and no share
+        in_period = tally.incident_min >= rec.warmup_min
+        out["sd_calls"] = int((in_period & tally.would_call_service_desk).sum())
+        out["population"] = site.population
+    return out
+
+
+def _resolved(v, warmup_min: float) -> np.ndarray:
+    """Visits resolved at a Tech Bar (fixed or swapped), not induced, whose incident arose after
+    the warm-up: calls taken from the service desk."""
+    arose = v.incident_min >= warmup_min
+    return arose & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
 
 
 def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:

@@ -219,8 +219,17 @@ KPIS: dict[str, KPI] = {
             "incidents resolved at a Tech Bar (fixed or swapped; induced demand excluded) ÷ all "
             "incidents the service desk would have had without Tech Bars, both counted by when "
             "the incident arose (after the warm-up), leaving out incidents whose user would visit "
-            "after the horizon; for ALL, force-wide",
+            "after the horizon. Per desk or pop-up location: of its catchment's users, wherever "
+            "they were seen (pop-up users who travelled to a desk count for their location; see "
+            "walkins_travelled); for ALL, force-wide",
             lambda g: _ratio(g["resolved_sd"], g["sd_calls"]),
+        ),
+        KPI(
+            "walkins_travelled",
+            "visitors",
+            "walk-ins from another catchment: users of a pop-up location who went to this desk "
+            "because it opened before their next visit",
+            lambda g: g["walkins_travelled"],
         ),
         KPI(
             "engineer_days_per_year",
@@ -369,6 +378,7 @@ _HUMAN: dict[str, tuple[str, int]] = {
     },
     "officer_hours_saved": ("Productive officer-hours saved, over the run", HIGHER_IS_BETTER),
     "sd_share_taken": ("Share of service-desk calls taken", HIGHER_IS_BETTER),
+    "walkins_travelled": ("Walk-ins from pop-up locations, visitors over the run", NEITHER),
     "engineer_days_per_year": ("Engineer-days rostered, per year", NEITHER),
     "cost_engineers_gbp_per_year": ("Engineer cost, £ per year", HIGHER_IS_WORSE),
     "cost_desks_gbp_per_year": ("Desk running cost, £ per year", HIGHER_IS_WORSE),

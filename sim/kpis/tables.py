@@ -68,20 +68,25 @@ def queue_by_hour(rec: ReplicationRecord) -> pd.DataFrame:
 
 def weekly(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     """Week by week, per desk and ALL: walk-ins (by week of visit) and sd_share_taken (by week
-    the incidents arose) with its numerator (sd_resolved) and denominator (sd_calls, force-wide
-    for ALL), so the adoption ramp is visible."""
+    the incidents arose, of the catchment's users wherever seen) with its numerator
+    (sd_resolved) and denominator (sd_calls, force-wide for ALL), so the adoption ramp is
+    visible."""
     n_weeks = scenario.horizon_weeks
     first = scenario.warmup_weeks
     rows = []
     totals: dict[str, Any] = {"walkins": 0, "resolved": 0, "calls": 0}
     population = 0
+    # calls taken, by the catchment whose users they were (wherever seen) and week of incident
+    by_catchment = np.zeros((len(rec.sites), n_weeks + 1), dtype=int)
     for s in rec.sites:
         v = s.visits
+        mask = ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+        week = np.minimum((v.incident_min[mask] // MIN_PER_WEEK).astype(int), n_weeks)
+        np.add.at(by_catchment, (v.catchment[mask], week), 1)
+    for i, s in enumerate(rec.sites):
+        v = s.visits
         walkins = np.bincount((v.arrive_min // MIN_PER_WEEK).astype(int), minlength=n_weeks)
-        resolved_mask = ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
-        resolved = np.bincount(
-            (v.incident_min[resolved_mask] // MIN_PER_WEEK).astype(int), minlength=n_weeks
-        )
+        resolved = by_catchment[i]
         if s.incidents is not None:
             calls = s.incidents.sd_calls_by_week(n_weeks)
             population += s.population

@@ -212,3 +212,48 @@ def test_the_weekly_share_has_no_dip_in_the_last_week():
     last = by_week.loc[30]
     # the last week is within the spread of the steady weeks before it (3 of their std devs)
     assert abs(last - steady.mean()) <= 3 * steady.std(ddof=1), (last, steady.describe())
+
+
+def test_a_catchments_share_counts_its_users_wherever_they_were_seen():
+    """sd_share_taken per desk or pop-up location is of its catchment's calls: pop-up users who
+    travelled to their desk count for their location (numerator and denominator alike), and are
+    reported apart at the desk as walkins_travelled. Pooled, every call taken counts once."""
+    from sim.kpis import RESOLVED, replication_kpis
+    from sim.model import run_replication
+    from sim.scenario import load_scenario
+
+    s = load_scenario(None, ["horizon_weeks=4"])
+    rec = run_replication(s, seed=6, replication=0)
+    k = replication_kpis(s, rec).set_index(["site", "metric"])["value"]
+    names = [r.name for r in rec.sites]
+    resolved_from = np.zeros(len(names), int)
+    travelled = 0
+    for i, r in enumerate(rec.sites):
+        v = r.visits
+        ok = ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+        np.add.at(resolved_from, v.catchment[ok], 1)
+        here_from_elsewhere = int((v.catchment != i).sum())
+        assert k[(r.name, "walkins_travelled")] == here_from_elsewhere, r.name
+        travelled += here_from_elsewhere
+        if r.kind == "popup":
+            assert here_from_elsewhere == 0  # nobody travels to a pop-up visit
+    assert travelled > 0  # the default's pop-up users do go to their desks
+    for i, r in enumerate(rec.sites):
+        calls = int(r.incidents.would_call_service_desk.sum())
+        assert k[(r.name, "sd_share_taken")] == pytest.approx(resolved_from[i] / calls), r.name
+    # a pop-up location whose users reach a desk: its share includes those seen there
+    reach = [p for p in s.popups if p.reach_desk is not None]
+    at_popup = {p.name: rec.sites[names.index(p.name)].visits for p in reach}
+    assert any(
+        resolved_from[names.index(p)]
+        > (~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)).sum()
+        for p, v in at_popup.items()
+    )
+    # pooled: each call taken once, over the force
+    total = sum(resolved_from)
+    assert k[("ALL_DESKS", "walkins_travelled")] == travelled
+    all_calls = sum(int(r.incidents.would_call_service_desk.sum()) for r in rec.sites)
+    from sim.kpis import force_scale
+
+    scale = force_scale(s, sum(r.population for r in rec.sites))
+    assert k[("ALL", "sd_share_taken")] == pytest.approx(total / (all_calls * scale))
