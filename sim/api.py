@@ -23,7 +23,7 @@ from sim.experiment import limits
 from sim.experiment.backtest import backtest_table
 from sim.experiment.runner import RunOutput
 from sim.experiment.runner import run as _run
-from sim.experiment.sizing import SizingOutput, Target
+from sim.experiment.sizing import SizingOutput, Target, parse_targets, recommended_toml
 from sim.experiment.sizing import size as _size
 from sim.experiment.sweep import SweepOutput, load_experiment, paired_comparison
 from sim.experiment.sweep import sweep as _sweep
@@ -166,13 +166,28 @@ class SweepResult:
 
 @dataclass
 class SizingResult:
-    """The fewest engineers per desk meeting the targets, with the evidence."""
+    """The cheapest weekday roster per desk meeting the targets with confidence, the evidence,
+    and the scenario with the roster applied (``recommended_toml()``, ``scenario``)."""
 
     output: SizingOutput
     targets: list[Target]
     seed: int
     reps: int
     wall_time_s: float = 0.0
+    source: Path | None = None  # the scenario file, when it was run as it is
+    rewritten: bool = True  # loaded with overrides or given as a Scenario: no file to edit
+
+    @property
+    def scenario(self) -> Scenario:
+        """The input scenario with the recommended roster applied."""
+        return self.output.scenario
+
+    @property
+    def cost(self) -> dict[str, float]:
+        return self.output.cost
+
+    def recommended_toml(self) -> str:
+        return recommended_toml(self.output.scenario, self.source, self.rewritten)
 
     @property
     def recommendation(self) -> pd.DataFrame:
@@ -188,15 +203,18 @@ class SizingResult:
             "recommendation.csv": self.output.recommendation,
             "sizing.csv": self.output.detail,
             "evidence.csv": self.output.evidence,
+            "plan_summary.csv": self.output.plan_summary(),
         }
         meta = {
             "seed": self.seed,
             "replications": self.reps,
             "targets": [str(t) for t in self.targets],
+            "targets_met": self.output.feasible,
+            "cost": self.output.cost,
             **API,
             **provenance(self.wall_time_s, ["size"]),
         }
-        write_outputs(out, tables, meta)
+        write_outputs(out, tables, meta, {"recommended.toml": self.recommended_toml()})
         return out
 
 
@@ -288,14 +306,18 @@ def size(
     max_engineers: int = 12,
     progress: bool = False,
 ) -> SizingResult:
-    """The fewest engineers at each desk meeting every target, e.g. ``"service_level>=0.8"``."""
+    """The cheapest weekday roster at each desk meeting every target (e.g.
+    ``"service_level>=0.8"``, a band ``"0.5<=utilisation<=0.85"``) on its one-sided 95 %
+    confidence bound, per desk and weekday."""
     s, _ = _scenario(scenario, overrides, name)
-    ts = [t if isinstance(t, Target) else Target.parse(t) for t in targets]
+    ts = parse_targets(targets)
     _check_counts(reps, seed, workers)
     limits.check_work([s], reps, workers)
     t0 = time.perf_counter()
     out = _size(s, ts, seed, reps, max_engineers=max_engineers, workers=workers, progress=progress)
-    return SizingResult(out, ts, seed, reps, time.perf_counter() - t0)
+    source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
+    rewritten = isinstance(scenario, Scenario) or bool(overrides) or name is not None
+    return SizingResult(out, ts, seed, reps, time.perf_counter() - t0, source, rewritten)
 
 
 def backtest(

@@ -27,7 +27,7 @@ from sim.experiment import limits
 from sim.experiment.backtest import backtest_table
 from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
-from sim.experiment.sizing import Target, shortfalls, size
+from sim.experiment.sizing import parse_targets, recommended_toml, shortfalls, size
 from sim.experiment.store import ResultStore
 from sim.experiment.sweep import (
     PrecisionWarning,
@@ -49,6 +49,7 @@ from sim.report.run_folder import (
 )
 from sim.scenario import (
     Scenario,
+    ScenarioError,
     load_whatif,
     override_text,
     scenario_to_dict,
@@ -133,9 +134,9 @@ def _check_work(args, scenarios: list[Scenario], reps, trace: bool = False) -> N
     )
 
 
-def _write(out_dir: Path, tables, meta, store) -> None:
+def _write(out_dir: Path, tables, meta, store, texts: dict[str, str] | None = None) -> None:
     try:
-        write_outputs(out_dir, tables, meta)
+        write_outputs(out_dir, tables, meta, texts)
     except OutputError as exc:
         hint = (
             f"; the finished replications are kept in the results store ({store.root}): "
@@ -293,31 +294,38 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     scenario, record = _load(args)
-    targets = [Target.parse(t) for t in args.target]
+    targets = parse_targets(args.target)
     seed = 1 if args.seed is None else args.seed
     reps = args.reps or 10
+    if reps < 2:
+        raise ScenarioError("--reps: sizing with confidence needs at least 2 replications")
     _check_work(args, [scenario], reps)
     out_dir, options = _prepare(args, scenario.name, "sizings")
     t0 = time.perf_counter()
     result = size(scenario, targets, seed, reps, args.max_engineers, **options)
+    toml = recommended_toml(result.scenario, args.scenario, bool(args.overrides or args.name))
     tables = {
         "assumptions.csv": register_for(args.scenario, scenario, args.overrides),
         "recommendation.csv": result.recommendation,
         "sizing.csv": result.detail,
         "evidence.csv": result.evidence,
+        "plan_summary.csv": result.plan_summary(),
     }
     meta = {
         "scenario_name": scenario.name,
         **record,
         "targets": [str(t) for t in targets],
+        "confidence": "one-sided 95% bound per desk and weekday",
         "seed": seed,
         "replications": reps,
         "max_engineers": args.max_engineers,
-        "rounds": len(result.runs),
+        "rounds": result.rounds,
+        "targets_met": result.feasible,
+        "cost": result.cost,
         **provenance(time.perf_counter() - t0, argv),
         "scenario": scenario_to_dict(scenario),
     }
-    _write(out_dir, tables, meta, options["store"])
+    _write(out_dir, tables, meta, options["store"], {"recommended.toml": toml})
     if not quiet(args):
         print(format_sizing(result, targets, reps))
         print()

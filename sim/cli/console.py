@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sim.calendar import WEEKDAYS as WEEKDAY_NAMES
 from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS
 from sim.scenario import Scenario
 
@@ -373,36 +374,76 @@ def format_comparison(comparison: pd.DataFrame, reps: int) -> str:
 
 
 def format_sizing(result, targets, reps: int) -> str:
-    d = result.detail
+    rec, d = result.recommendation, result.detail
     lines = [
         wrap(
-            f"Fewest engineers at each desk meeting {', '.join(map(str, targets))} "
-            f"(means over {reps} replications; engineers away on pop-up visits come on top)"
+            f"Cheapest weekday roster meeting {', '.join(map(str, targets))} at every desk on "
+            f"every day it opens (the one-sided 95% bound over {reps} replications, not the "
+            "mean); a cell is engineers at the desk + away on pop-up visits"
         )
     ]
-    header = [
-        ("", "desk"),
-        ("engineers", "at the desk"),
-        ("Erlang C", "engineers"),
-        ("hour by hour", "engineers"),
-        ("walk-ins", "per open hour"),
-        ("engineer time", "mean, min"),
-    ]
-    rows = [
-        [
-            str(r.site),
-            _count(r.engineers),
-            _count(r.erlang_c_estimate),
-            _count(r.sipp_estimate),
-            number(r.arrivals_per_open_hour, 2),
-            number(r.mean_service_min, 1),
-        ]
-        for r in d.itertuples()
-    ]
+    days = [day for day in WEEKDAY_NAMES if day in set(rec["day"])]
+    rows = []
+    for site, g in rec.groupby("site", sort=False):
+        cell = {
+            r.day: f"{r.at_desk}+{r.away_on_popups}" + ("" if r.targets_met else "!")
+            for r in g.itertuples()
+        }
+        e = d.loc[d["site"] == site].iloc[0]
+        rows.append(
+            [str(site)]
+            + [cell.get(day, "") for day in days]
+            + [str(int(g["rostered"].sum())), _count(e.erlang_c_estimate), _count(e.sipp_estimate)]
+        )
+    header = (
+        [("", "desk")]
+        + [("", day) for day in days]
+        + [("engineer-days", "a week"), ("Erlang C", "engineers"), ("hour by hour", "engineers")]
+    )
     lines.append(table(header, rows))
-    if not d["targets_met"].all():
-        missing = ", ".join(d.loc[~d["targets_met"], "site"])
-        lines.append(wrap(f"not met within --max-engineers at: {missing}"))
+    tight = []
+    for site, g in rec.groupby("site", sort=False):
+        r = (
+            g.loc[g["margin"].fillna(float("inf")).idxmin()]
+            if g["margin"].notna().any()
+            else g.iloc[0]
+        )
+        tight.append(
+            [
+                str(site),
+                str(r["day"]),
+                str(r["binding_target"]),
+                number(r["bound"], 3),
+                number(r["margin"], 3),
+            ]
+        )
+    lines.append("")
+    lines.append(
+        table(
+            [
+                ("", "desk"),
+                ("tightest", "day"),
+                ("binding", "target"),
+                ("95% bound", ""),
+                ("margin", ""),
+            ],
+            tight,
+        )
+    )
+    c = result.cost
+    lines.append("")
+    lines.append(
+        wrap(
+            f"Cost: {c['engineer_days_per_week']:g} engineer-days a week at the desks and on "
+            f"pop-up visits, £{c['weekly_gbp']:,.0f} a week, £{c['annual_gbp']:,.0f} a year "
+            f"(£{c['gbp_per_engineer_day']:,.2f} per engineer-day rostered)"
+        )
+    )
+    for r in d.itertuples():
+        lines.append(wrap(f"{r.site} against Erlang C: {r.gap_reason}"))
+    if not result.feasible:
+        missing = ", ".join(f"{r.site} {r.day}" for r in rec[~rec["targets_met"]].itertuples())
+        lines.append(wrap(f"not met within --max-engineers (marked !): {missing}"))
     return "\n".join(lines)
 
 

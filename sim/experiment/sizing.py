@@ -1,31 +1,75 @@
-"""Headcount sizing: the fewest engineers at each desk that meet the targets.
+"""Staffing plans: the cheapest weekday roster at each desk that meets the targets with
+confidence, as a scenario that runs.
 
-An analytic estimate (Erlang C on the desk's mean walk-in rate, and period by period on each
-clock hour's rate: SIPP) says where to start; simulation decides. All desks are searched at
-once — a desk's staffing does not change another desk's walk-ins — so each round is one run of
-the whole scenario at common random numbers. Engineers away on pop-up visits are added on the
-days they are away, so the answer is the number needed *at the desk*.
+The decision is the number of engineers *at the desk* on each weekday a desk opens; those the
+plan (``sim.plan``) sends to pop-up visits that day come on top, so the roster to publish is
+``rostered = at_desk + away_on_popups``. Every target is checked per desk and weekday, and is met
+when the one-sided 95 % confidence bound of its KPI over replications meets it (the lower bound
+for "at least", the upper bound for "at most") — not the mean.
+
+Cost is engineer-days rostered, so the cheapest plan is the fewest engineers in every (desk,
+weekday) cell. Cells are sized at once: a desk's walk-ins do not depend on any roster (draws are
+keyed to incidents: common random numbers), and a desk day starts afresh each morning, so each
+round runs the whole scenario once and moves every unsettled cell up or down one engineer from
+where Erlang C / SIPP (hour by hour) on that weekday's walk-ins says to start. A last run of the
+plan found confirms it as a whole (and is the evidence: ``techbar run recommended.toml`` with the
+same seed and replications gives the same KPIs).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import tomlkit
+import tomlkit.exceptions
+from scipy import stats
 
 from sim.analytic import MMc
-from sim.calendar import MIN_PER_HOUR, WEEKDAYS
-from sim.experiment.runner import RunOutput, run, summarise
-from sim.kpis import KPIS
-from sim.model import demand
-from sim.scenario import Scenario, ScenarioError, Site, scenario_to_dict, validate
+from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, WEEKDAYS
+from sim.experiment.executors import open_executor
+from sim.experiment.runner import summarise
+from sim.kpis import KPIS, replication_kpis, weekday_kpis
+from sim.model import demand, run_replication
+from sim.plan import compile_plan
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    Site,
+    default_scenario_path,
+    scenario_to_dict,
+    validate,
+)
 from sim.service import visits_of
 from sim.streams import Streams
 
+CONFIDENCE = 0.95  # one-sided: a target is met when this bound of its KPI meets it
+WEEKS_PER_YEAR = 52
 TARGET_RE = re.compile(r"^\s*([a-z0-9_]+)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
+BAND_RE = re.compile(r"^\s*([-+0-9.eE]+)\s*<=\s*([a-z0-9_]+)\s*<=\s*([-+0-9.eE]+)\s*$")
+
+# KPIs a roster can be sized to, and the direction in which more engineers move them.
+BETTER_WITH_MORE = {
+    "service_level": ">=",
+    "wait_mean_min": "<=",
+    "wait_p90_min": "<=",
+    "wait_p95_min": "<=",
+    "wait_all_mean_min": "<=",
+    "renege_rate": "<=",
+    "balk_rate": "<=",
+    "queue_len_mean": "<=",
+    "queue_len_first_hour": "<=",
+    "overtime_min": "<=",
+    "utilisation": "<=",
+}
+CAPS = {"utilisation": ">="}  # met by fewer engineers: a band's lower bound
+SHARES = {m for m, k in KPIS.items() if k.unit == "share"}
 
 
 @dataclass(frozen=True)
@@ -40,9 +84,13 @@ class Target:
         if not m:
             raise ScenarioError(
                 f"--target '{text}': expected METRIC>=VALUE or METRIC<=VALUE, "
-                "e.g. service_level>=0.8"
+                "e.g. service_level>=0.8, or a band LOW<=METRIC<=HIGH"
             )
         metric, op, value = m.groups()
+        return cls._checked(text, metric, op, value)
+
+    @classmethod
+    def _checked(cls, text: str, metric: str, op: str, value: str) -> Target:
         if metric not in KPIS:
             raise ScenarioError(
                 f"--target '{text}': unknown KPI '{metric}'; allowed: {', '.join(KPIS)}"
@@ -51,93 +99,182 @@ class Target:
             number = float(value)
         except ValueError:
             raise ScenarioError(f"--target '{text}': '{value}' is not a number") from None
+        if not np.isfinite(number):
+            raise ScenarioError(f"--target '{text}': '{value}' is not a finite number")
+        if BETTER_WITH_MORE.get(metric) != op and CAPS.get(metric) != op:
+            sizable = ", ".join(f"{m}{o}" for m, o in BETTER_WITH_MORE.items())
+            raise ScenarioError(
+                f"--target '{text}': a roster cannot be sized to {metric}{op}; targets that "
+                f"engineers help meet: {sizable}, and utilisation>= (a band's lower bound)"
+            )
+        if metric in SHARES and not 0 <= number <= 1:
+            raise ScenarioError(f"--target '{text}': {metric} is a share; give a value in [0, 1]")
+        if number < 0 or (op == "<=" and number == 0 and metric in ("utilisation",)):
+            raise ScenarioError(f"--target '{text}': no roster can meet {metric}{op}{number:g}")
         return cls(metric, op, number)
+
+    @property
+    def caps(self) -> bool:
+        """Met by fewer engineers (utilisation at least a floor), not by more."""
+        return CAPS.get(self.metric) == self.op
 
     def met(self, x: float) -> bool:
         if np.isnan(x):
             return False
         return x >= self.value if self.op == ">=" else x <= self.value
 
+    def margin(self, bound: float) -> float:
+        """How far the bound is on the right side of the target (negative: missed)."""
+        return bound - self.value if self.op == ">=" else self.value - bound
+
     def __str__(self) -> str:
         return f"{self.metric}{self.op}{self.value:g}"
+
+
+def parse_targets(texts: Iterable[str | Target]) -> list[Target]:
+    """Targets from ``METRIC>=VALUE``, ``METRIC<=VALUE`` or a band ``LOW<=METRIC<=HIGH``;
+    ScenarioError for an unknown KPI, a bound no roster can meet, or a band with low > high."""
+    out: list[Target] = []
+    for t in texts:
+        if isinstance(t, Target):
+            out.append(t)
+            continue
+        band = BAND_RE.match(t)
+        if band:
+            low, metric, high = band.groups()
+            out += [Target._checked(t, metric, ">=", low), Target._checked(t, metric, "<=", high)]
+        else:
+            out.append(Target.parse(t))
+    if not out:
+        raise ScenarioError("--target: give at least one target")
+    for floor in (t for t in out if t.op == ">="):
+        for ceiling in (t for t in out if t.op == "<=" and t.metric == floor.metric):
+            if floor.value > ceiling.value:
+                raise ScenarioError(
+                    f"--target: the band {floor} and {ceiling} is empty (low > high)"
+                )
+    return out
+
+
+# --------------------------------------------------------------------------- the roster
+
+
+def away_on_popups(scenario: Scenario, site: Site) -> list[int]:
+    """Engineers the plan sends from `site` to pop-up visits on each weekday Mon..Sun (the most
+    on any one such day)."""
+    plan = compile_plan(scenario.model_copy(update={"horizon_weeks": 1}))
+    by_day: dict[int, int] = {}
+    for trip in plan.sites[site.name].trips:
+        day = int((trip.leave_min + trip.travel_min) // MIN_PER_DAY)
+        by_day[day] = by_day.get(day, 0) + trip.engineers
+    out = [0] * 7
+    for day, n in by_day.items():
+        out[day % 7] = max(out[day % 7], n)
+    return out
+
+
+def popup_duty(scenario: Scenario, site: Site) -> list[int]:
+    """Engineers away from `site` on pop-up visits, Mon..Sun (as the plan sends them)."""
+    return away_on_popups(scenario, site)
+
+
+Roster = dict[str, dict[int, int]]  # desk → weekday index → engineers at the desk
+
+
+def with_roster(scenario: Scenario, at_desk: Roster) -> Scenario:
+    """The scenario with `at_desk[site][weekday]` engineers at each listed desk on each weekday
+    it opens, plus those the plan sends to pop-ups that day."""
+    data = scenario_to_dict(scenario)
+    for i, site in enumerate(scenario.sites):
+        if site.name in at_desk:
+            away = away_on_popups(scenario, site)
+            data["sites"][i]["engineers"] = [
+                at_desk[site.name][d] + away[d] for d in site.day_indices
+            ]
+    return validate(data, f"scenario '{scenario.name}' re-staffed for sizing")
+
+
+def with_engineers(scenario: Scenario, at_desk: dict[str, int]) -> Scenario:
+    """The scenario with `at_desk[site]` engineers at each desk on every open day, plus those
+    away on pop-up duty that day."""
+    return with_roster(
+        scenario,
+        {
+            s.name: {d: at_desk[s.name] for d in s.day_indices}
+            for s in scenario.sites
+            if s.name in at_desk
+        },
+    )
+
+
+# --------------------------------------------------------------------------- Erlang C / SIPP
 
 
 @dataclass(frozen=True)
 class Estimate:
     site: str
+    day: str  # a weekday, or "" for the desk over all its days
     arrivals_per_open_hour: float
     mean_service_min: float
     erlang_c: int | None  # on the mean rate over opening hours
     sipp: int | None  # the busiest clock hour, hour by hour
 
 
-def popup_duty(scenario: Scenario, site: Site) -> list[int]:
-    """Engineers away from `site` on pop-up visits, Mon..Sun."""
-    out = [0] * 7
-    for p in scenario.popups:
-        if p.home == site.name and not p.mobile_team:
-            out[WEEKDAYS.index(p.day)] += p.engineers
-    return out
-
-
-def with_engineers(scenario: Scenario, at_desk: dict[str, int]) -> Scenario:
-    """The scenario with `at_desk[site]` engineers at each desk on every open day, plus those
-    away on pop-up duty that day."""
-    data = scenario_to_dict(scenario)
-    for i, site in enumerate(scenario.sites):
-        if site.name in at_desk:
-            duty = popup_duty(scenario, site)
-            data["sites"][i]["engineers"] = [at_desk[site.name] + duty[d] for d in site.day_indices]
-    return validate(data, f"scenario '{scenario.name}' re-staffed for sizing")
-
-
 def analytic_estimates(
     scenario: Scenario, targets: list[Target], seed: int, reps: int = 3, max_engineers: int = 50
 ) -> list[Estimate]:
+    """Erlang C and SIPP staffing per desk and per desk and weekday, from the walk-ins the
+    scenario generates (the desk rows first, each followed by its weekdays)."""
     sl_h = scenario.service.sl_target_min / 60
-    """Erlang C and SIPP staffing per desk from the walk-ins the scenario generates."""
-    out = []
-    rate = {s.name: np.zeros(24) for s in scenario.sites}
-    hours = {s.name: np.zeros(24) for s in scenario.sites}
+    count = {s.name: np.zeros((7, 24)) for s in scenario.sites}
     service: dict[str, list[np.ndarray]] = {s.name: [] for s in scenario.sites}
     for r in range(reps):
-        streams = Streams(seed, r)
-        walkins, _ = demand(scenario, streams)
+        walkins, _ = demand(scenario, Streams(seed, r))
         for site in scenario.sites:
             w = walkins[site.name]
-            hour = ((w.time_min % 1440) // MIN_PER_HOUR).astype(int)
-            rate[site.name] += np.bincount(hour, minlength=24)
-            hours[site.name] += _open_hours_by_clock_hour(site) * scenario.horizon_weeks
+            day = ((w.time_min // MIN_PER_DAY) % 7).astype(int)
+            hour = ((w.time_min % MIN_PER_DAY) // MIN_PER_HOUR).astype(int)
+            np.add.at(count[site.name], (day, hour), 1)
             v = visits_of(scenario, w)
             unfixed = (v.fix_draw >= v.fix_prob) & v.swappable
             service[site.name].append(v.service_min + np.where(unfixed, v.swap_min, 0.0))
+    out = []
     for site in scenario.sites:
-        open_h = hours[site.name]
-        lam_h = np.divide(rate[site.name], open_h, out=np.zeros(24), where=open_h > 0)
-        lam = rate[site.name].sum() / open_h.sum()
-        es = float(np.mean(np.concatenate(service[site.name]))) if lam > 0 else 1.0
-        out.append(
-            Estimate(
-                site=site.name,
-                arrivals_per_open_hour=float(lam),
-                mean_service_min=es,
-                erlang_c=_erlang_c_engineers(lam, es, targets, sl_h, max_engineers),
-                sipp=max(
-                    (_erlang_c_engineers(x, es, targets, sl_h, max_engineers) or 0)
-                    for x in lam_h[open_h > 0]
+        per_hour = _open_hours_by_clock_hour(site) * scenario.horizon_weeks * reps
+        n = count[site.name]
+        all_s = np.concatenate(service[site.name])
+        es = float(np.mean(all_s)) if len(all_s) else 1.0
+        rows: list[tuple[str, np.ndarray, np.ndarray]] = [
+            ("", n.sum(axis=0), per_hour * len(site.days))
+        ]
+        rows += [(WEEKDAYS[d], n[d], per_hour) for d in site.day_indices]
+        for label, arrivals, hours in rows:
+            lam_h = np.divide(arrivals, hours, out=np.zeros(24), where=hours > 0)
+            lam = arrivals.sum() / hours.sum()
+            out.append(
+                Estimate(
+                    site=site.name,
+                    day=label,
+                    arrivals_per_open_hour=float(lam),
+                    mean_service_min=es,
+                    erlang_c=_erlang_c_engineers(lam, es, targets, sl_h, max_engineers),
+                    sipp=_sipp(lam_h[hours > 0], es, targets, sl_h, max_engineers),
                 )
-                or None,
             )
-        )
     return out
 
 
+def _sipp(rates, es, targets, sl_h, max_engineers) -> int | None:
+    need = [_erlang_c_engineers(x, es, targets, sl_h, max_engineers) for x in rates]
+    return None if any(c is None for c in need) else max((c or 0) for c in need) or 1
+
+
 def _open_hours_by_clock_hour(site: Site) -> np.ndarray:
-    """Hours a week the desk is open in each clock hour."""
+    """Hours in each clock hour that the desk is open on one of its days."""
     h = np.zeros(24)
     for hour in range(24):
         lo, hi = max(site.open_min, hour * 60), min(site.close_min, (hour + 1) * 60)
-        h[hour] = max(hi - lo, 0) / 60 * len(site.days)
+        h[hour] = max(hi - lo, 0) / 60
     return h
 
 
@@ -149,7 +286,7 @@ def _erlang_c_engineers(
     max_engineers: int,
 ) -> int | None:
     """Fewest engineers for which M/M/c meets the targets it can speak to (service_level,
-    utilisation, wait_mean_min); None beyond max_engineers."""
+    utilisation at most, wait_mean_min); None beyond max_engineers."""
     if lam_per_h <= 0:
         return 1
     mu = 60 / mean_service_min
@@ -162,17 +299,94 @@ def _erlang_c_engineers(
             "utilisation": q.rho,
             "wait_mean_min": q.wq * 60,
         }
-        if all(t.met(values[t.metric]) for t in targets if t.metric in values):
+        if all(t.met(values[t.metric]) for t in targets if t.metric in values and not t.caps):
             return c
     return None
 
 
+# --------------------------------------------------------------------------- the search
+
+
+def _replication(scenario: Scenario, seed: int, r: int, metrics: list[str]):
+    rec = run_replication(scenario, seed, r)
+    return replication_kpis(scenario, rec), weekday_kpis(scenario, rec, metrics)
+
+
+def _evaluate(
+    scenario: Scenario,
+    seed: int,
+    reps: int,
+    metrics: list[str],
+    workers: int | None,
+    dask: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The whole-run KPIs (as ``techbar run``) and the per-weekday KPIs of every desk."""
+    outs: list[Any] = [None] * reps
+    with open_executor(min(workers or 1, reps) if dask is None else None, dask) as pool:
+        if pool is None:
+            outs = [_replication(scenario, seed, r, metrics) for r in range(reps)]
+        else:
+            futures = [pool.submit(_replication, scenario, seed, r, metrics) for r in range(reps)]
+            outs = [f.result() for f in futures]
+    whole = pd.concat([o[0] for o in outs], ignore_index=True)
+    days = pd.concat([o[1] for o in outs], ignore_index=True)
+    return whole, days
+
+
+def bounds(days: pd.DataFrame) -> pd.DataFrame:
+    """Per site, day and metric: mean, std, n and the one-sided 95 % lower and upper bounds."""
+    g = days.groupby(["site", "day", "metric"], sort=False)["value"]
+    out = g.agg(mean="mean", std="std", n="count").reset_index()
+    half = (
+        stats.t.ppf(CONFIDENCE, np.maximum(out["n"] - 1, 1)) * out["std"] / np.sqrt(out["n"])
+    ).where(out["n"] > 1)
+    out["lower"] = out["mean"] - half
+    out["upper"] = out["mean"] + half
+    two = (
+        stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(out["n"] - 1, 1))
+        * out["std"]
+        / np.sqrt(out["n"])
+    ).where(out["n"] > 1)
+    out["ci_low"] = out["mean"] - two  # the two-sided 95 % interval, for the report
+    out["ci_high"] = out["mean"] + two
+    return out
+
+
+def _verdicts(targets: list[Target], b: pd.DataFrame) -> dict[str, tuple[float, float, bool]]:
+    """Per target: (bound, margin, met) from one cell's rows; a day nobody walked in on meets
+    every target (nothing to serve)."""
+    rows = b.set_index("metric")
+    out = {}
+    for t in targets:
+        r = rows.loc[t.metric]
+        if r["n"] == 0:
+            out[str(t)] = (np.nan, np.inf, True)
+            continue
+        bound = r["lower"] if t.op == ">=" else r["upper"]
+        margin = t.margin(bound) if not np.isnan(bound) else -np.inf
+        out[str(t)] = (float(bound), float(margin), bool(margin >= 0))
+    return out
+
+
 @dataclass
 class SizingOutput:
-    recommendation: pd.DataFrame  # site, engineers
-    detail: pd.DataFrame  # per desk: estimates, answer, whether targets are met
-    evidence: pd.DataFrame  # site, engineers, metric, mean, std, ci_low, ci_high, n, meets
-    runs: list[RunOutput]
+    recommendation: pd.DataFrame  # per desk and weekday: the roster, its binding target, Erlang C
+    detail: pd.DataFrame  # per desk: estimates, the simulated requirement, the gap, the cost
+    evidence: pd.DataFrame  # per desk, weekday, engineers tried and target KPI: mean, bounds
+    scenario: Scenario  # the input scenario with the roster applied (runnable)
+    final_kpis: pd.DataFrame  # the plan's whole-run KPIs per replication (as techbar run)
+    cost: dict[str, float] = field(default_factory=dict)
+    rounds: int = 0
+
+    def plan_summary(self) -> pd.DataFrame:
+        """The plan's KPIs with 95 % CIs, as ``techbar run recommended.toml`` summarises them."""
+        s = summarise(self.final_kpis, ["site", "metric"], "value")
+        s.insert(0, "scenario", self.scenario.name)
+        return s
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.recommendation["targets_met"].all())
 
 
 def size(
@@ -181,98 +395,291 @@ def size(
     seed: int,
     reps: int,
     max_engineers: int = 12,
-    **run_options: Any,
+    workers: int | None = None,
+    dask: str | None = None,
+    progress: bool = False,
+    **_: Any,
 ) -> SizingOutput:
-    """Fewest engineers at each desk (scenario order) meeting every target on the mean over
-    replications; the KPIs with CIs at every level tried are the evidence."""
-    estimates = {e.site: e for e in analytic_estimates(scenario, targets, seed)}
-    names = [s.name for s in scenario.sites]
+    """The cheapest weekday roster (fewest engineers at each desk on each weekday) meeting every
+    target on the one-sided 95 % confidence bound over `reps` replications."""
+    if reps < 2:
+        raise ScenarioError("--reps: sizing with confidence needs at least 2 replications")
+    metrics = sorted({t.metric for t in targets} | {"service_level", "utilisation", "walkins"})
+    estimates = analytic_estimates(scenario, targets, seed, max_engineers=max_engineers)
+    cell_est = {(e.site, e.day): e for e in estimates}
+    cells = [(s.name, d) for s in scenario.sites for d in s.day_indices]
     level = {
-        n: min(max_engineers, max(1, estimates[n].sipp or estimates[n].erlang_c or 1))
-        for n in names
+        (n, d): min(
+            max_engineers,
+            max(1, cell_est[(n, WEEKDAYS[d])].sipp or cell_est[(n, WEEKDAYS[d])].erlang_c or 1),
+        )
+        for n, d in cells
     }
-    passes: dict[str, dict[int, bool]] = {n: {} for n in names}
-    answer: dict[str, int | None] = {}
-    evidence, runs = [], []
-    while len(answer) < len(names):
-        trial = with_engineers(scenario, {n: answer.get(n) or level[n] for n in names})
-        result = run(trial, seed, reps, **run_options)
-        runs.append(result)
-        summary = summarise(result.kpis, ["site", "metric"], "value").set_index(["site", "metric"])
-        for n in names:
-            if n in answer:
-                continue
-            c = level[n]
-            ok = all(t.met(summary.loc[(n, t.metric), "mean"]) for t in targets)
-            passes[n][c] = ok
-            for metric in KPIS:
-                row = summary.loc[(n, metric)]
-                evidence.append(
-                    (
-                        n,
-                        c,
-                        metric,
-                        row["mean"],
-                        row["std"],
-                        row["ci_low"],
-                        row["ci_high"],
-                        int(row["n"]),
-                        ok,
-                    )
-                )
-            if ok and (c == 1 or passes[n].get(c - 1) is False):
-                answer[n] = c
-            elif ok:
-                level[n] = c - 1
-            elif passes[n].get(c + 1) is True:
-                answer[n] = c + 1
-            elif c >= max_engineers:
-                answer[n] = None
-            else:
-                level[n] = c + 1
-    recommendation = pd.DataFrame(
-        {"site": names, "engineers": pd.array([answer[n] for n in names], dtype="Int64")}
-    )
-    detail = pd.DataFrame(
-        {
-            "site": names,
-            "engineers": recommendation["engineers"],
-            "targets_met": [answer[n] is not None for n in names],
-            "erlang_c_estimate": pd.array([estimates[n].erlang_c for n in names], dtype="Int64"),
-            "sipp_estimate": pd.array([estimates[n].sipp for n in names], dtype="Int64"),
-            "arrivals_per_open_hour": [estimates[n].arrivals_per_open_hour for n in names],
-            "mean_service_min": [estimates[n].mean_service_min for n in names],
-            "popup_duty_per_week": [sum(popup_duty(scenario, s)) for s in scenario.sites],
-        }
-    )
-    cols = ["site", "engineers", "metric", "mean", "std", "ci_low", "ci_high", "n", "meets_targets"]
-    ev = pd.DataFrame(evidence, columns=cols)
-    ev["site"] = pd.Categorical(ev["site"], categories=names, ordered=True)
-    ev = ev.sort_values(["site", "engineers"], kind="stable").reset_index(drop=True)
-    ev["site"] = ev["site"].astype(str)
-    return SizingOutput(recommendation, detail, ev, runs)
+    needs = [t for t in targets if not t.caps]
+    passes: dict[tuple[str, int], dict[int, bool]] = {c: {} for c in cells}
+    answer: dict[tuple[str, int], int] = {}
+    unmet: set[tuple[str, int]] = set()
+    evidence: list[pd.DataFrame] = []
+    rounds = 0
+
+    def record(b: pd.DataFrame, roster: dict[tuple[str, int], int], final: bool) -> None:
+        b = b[b["metric"].isin([t.metric for t in targets])].copy()
+        b["engineers"] = [
+            roster[(s, WEEKDAYS.index(d))] for s, d in zip(b.site, b.day, strict=True)
+        ]
+        b["final"] = final
+        evidence.append(b)
+
+    while True:
+        while len(answer) < len(cells):
+            roster = {c: answer.get(c, level[c]) for c in cells}
+            trial = with_roster(scenario, _nested(roster))
+            _, days = _evaluate(trial, seed, reps, metrics, workers, dask)
+            rounds += 1
+            b = bounds(days)
+            record(b, roster, False)
+            cell_rows = dict(iter(b.groupby(["site", "day"], sort=False)))
+            for cell in cells:
+                if cell in answer:
+                    continue
+                c = level[cell]
+                verdict = _verdicts(needs, cell_rows[(cell[0], WEEKDAYS[cell[1]])])
+                ok = all(v[2] for v in verdict.values())
+                passes[cell][c] = ok
+                if ok and (c == 1 or passes[cell].get(c - 1) is False):
+                    answer[cell] = c
+                elif ok:
+                    level[cell] = c - 1
+                elif passes[cell].get(c + 1) is True:
+                    answer[cell] = c + 1
+                elif c >= max_engineers:
+                    answer[cell] = c
+                    unmet.add(cell)
+                else:
+                    level[cell] = c + 1
+        # confirm the plan as a whole: the evidence, and what `techbar run` reproduces
+        roster = dict(answer)
+        plan = with_roster(scenario, _nested(roster))
+        whole, days = _evaluate(plan, seed, reps, metrics, workers, dask)
+        rounds += 1
+        b = bounds(days)
+        cell_rows = dict(iter(b.groupby(["site", "day"], sort=False)))
+        again = [
+            cell
+            for cell in cells
+            if cell not in unmet
+            and not all(
+                v[2] for v in _verdicts(needs, cell_rows[(cell[0], WEEKDAYS[cell[1]])]).values()
+            )
+        ]
+        if not again:
+            break
+        for cell in again:  # days interact (overnight queues): one more engineer and retry
+            del answer[cell]
+            passes[cell] = {k: False for k in range(1, roster[cell] + 1)}
+            level[cell] = min(roster[cell] + 1, max_engineers)
+            if roster[cell] >= max_engineers:
+                answer[cell] = roster[cell]
+                unmet.add(cell)
+    record(b, roster, True)
+    rec = _recommendation(scenario, targets, roster, cell_rows, cell_est, unmet)
+    cost = _cost(scenario, rec)
+    detail = _detail(scenario, rec, estimates, cost)
+    ev = pd.concat(evidence, ignore_index=True)
+    ev = ev[
+        ["site", "day", "engineers", "metric", "mean", "std", "ci_low", "ci_high", "n"]
+        + ["lower", "upper", "final"]
+    ]
+    ev = ev.drop_duplicates(["site", "day", "engineers", "metric"], keep="last")
+    order = {n: i for i, n in enumerate(s.name for s in scenario.sites)}
+    ev = ev.assign(_s=ev["site"].map(order), _d=ev["day"].map(WEEKDAYS.index))
+    ev = ev.sort_values(["_s", "_d", "engineers", "metric"], kind="stable")
+    ev = ev.drop(columns=["_s", "_d"]).reset_index(drop=True)
+    return SizingOutput(rec, detail, ev, plan, whole, cost, rounds)
+
+
+def _nested(roster: dict[tuple[str, int], int]) -> Roster:
+    out: Roster = {}
+    for (n, d), c in roster.items():
+        out.setdefault(n, {})[d] = c
+    return out
+
+
+def _recommendation(scenario, targets, roster, cell_rows, cell_est, unmet) -> pd.DataFrame:
+    rows = []
+    for site in scenario.sites:
+        away = away_on_popups(scenario, site)
+        for d in site.day_indices:
+            cell = (site.name, d)
+            verdict = _verdicts(targets, cell_rows[(site.name, WEEKDAYS[d])])
+            scale = {str(t): max(abs(t.value), 1e-9) for t in targets}
+            binding = min(verdict, key=lambda k: verdict[k][1] / scale[k])
+            bound, margin, _ = verdict[binding]
+            missed = [k for k, v in verdict.items() if not v[2]]
+            e = cell_est[(site.name, WEEKDAYS[d])]
+            met = not missed and cell not in unmet
+            rows.append(
+                {
+                    "site": site.name,
+                    "engineers": roster[cell] if met else None,
+                    "day": WEEKDAYS[d],
+                    "at_desk": roster[cell],
+                    "away_on_popups": away[d],
+                    "rostered": roster[cell] + away[d],
+                    "targets_met": met,
+                    "binding_target": binding,
+                    "bound": bound,
+                    "margin": margin if np.isfinite(margin) else np.nan,
+                    "missed": "; ".join(missed),
+                    "erlang_c_estimate": e.erlang_c,
+                    "sipp_estimate": e.sipp,
+                    "arrivals_per_open_hour": e.arrivals_per_open_hour,
+                }
+            )
+    out = pd.DataFrame(rows)
+    for col in ("engineers", "erlang_c_estimate", "sipp_estimate"):
+        out[col] = pd.array(out[col], dtype="Int64")
+    return out
+
+
+def _cost(scenario: Scenario, rec: pd.DataFrame) -> dict[str, float]:
+    """Engineer-days rostered per week at the desks (pop-up duty included) and their cost."""
+    c = scenario.costs
+    per_day = c.engineer_gbp_per_fte_year / c.engineer_days_per_fte_year
+    days = float(rec["rostered"].sum())
+    mobile = float(sum(p.engineers for p in scenario.popups if p.mobile_team))
+    return {
+        "engineer_days_per_week": days,
+        "mobile_team_days_per_week": mobile,
+        "gbp_per_engineer_day": per_day,
+        "weekly_gbp": days * per_day,
+        "annual_gbp": days * per_day * WEEKS_PER_YEAR,
+    }
+
+
+def _detail(scenario, rec, estimates, cost) -> pd.DataFrame:
+    desk = {e.site: e for e in estimates if e.day == ""}
+    rows = []
+    for site in scenario.sites:
+        mine = rec[rec["site"] == site.name]
+        e = desk[site.name]
+        rows.append(
+            {
+                "site": site.name,
+                "engineers": int(mine["at_desk"].max()) if mine["targets_met"].all() else None,
+                "targets_met": bool(mine["targets_met"].all()),
+                "erlang_c_estimate": e.erlang_c,
+                "sipp_estimate": e.sipp,
+                "arrivals_per_open_hour": e.arrivals_per_open_hour,
+                "mean_service_min": e.mean_service_min,
+                "popup_duty_per_week": int(mine["away_on_popups"].sum()),
+                "engineer_days_per_week": int(mine["rostered"].sum()),
+                "weekly_gbp": float(mine["rostered"].sum()) * cost["gbp_per_engineer_day"],
+                "gap_reason": gap_reason(scenario, site, mine),
+            }
+        )
+    out = pd.DataFrame(rows)
+    for col in ("engineers", "erlang_c_estimate", "sipp_estimate"):
+        out[col] = pd.array(out[col], dtype="Int64")
+    return out
+
+
+def gap_reason(scenario: Scenario, site: Site, rows: pd.DataFrame) -> str:
+    """Why the simulated requirement differs from Erlang C on the same walk-ins: the model
+    features Erlang C leaves out that are present at this desk."""
+    ec = rows["erlang_c_estimate"]
+    diff = (rows["at_desk"] - ec).dropna()
+    if len(diff) and (diff == 0).all():
+        return "none: the simulation agrees with Erlang C on every day"
+    why = []
+    if (rows["sipp_estimate"] > rows["erlang_c_estimate"]).any():
+        why.append("peaks within the day (SIPP above Erlang C on the day's mean)")
+    if site.breaks:
+        why.append("breaks take engineers off the desk")
+    if (rows["away_on_popups"] > 0).any():
+        why.append("engineers back late from pop-up visits")
+    if scenario.service.patience_min is not None:
+        why.append("reneging shortens the queue")
+    if site.close_min - site.open_min < MIN_PER_DAY:
+        why.append("a queue at opening and overtime at closing (not a steady state)")
+    why.append("a 95 % confidence bound, not the mean")
+    more = (diff > 0).sum()
+    fewer = (diff < 0).sum()
+    side = f"{more} day(s) need more, {fewer} fewer than Erlang C"
+    return f"{side}: " + "; ".join(why)
 
 
 def shortfalls(result: SizingOutput, targets: list[Target]) -> list[str]:
-    """One sentence per desk that no staffing tried could bring to every target: which
-    target, and the best value reached, at the most engineers tried (the search's bound)."""
+    """One sentence per desk the plan does not bring to every target on every day: the days,
+    which targets, and the value reached (mean, and its 95 % bound) on the first such day."""
     out = []
-    ev = result.evidence
-    for site in result.detail.loc[~result.detail["targets_met"], "site"]:
-        rows = ev[ev["site"] == site]
-        top = int(rows["engineers"].max())
-        at_top = rows[rows["engineers"] == top].set_index("metric")["mean"]
-        missed = [t for t in targets if not t.met(float(at_top.get(t.metric, np.nan)))]
-        reached = "; ".join(
-            f"{t} is not met: {t.metric} reaches {_value(at_top.get(t.metric, np.nan))}"
-            for t in missed
+    rec, ev = result.recommendation, result.evidence
+    for site, g in rec[~rec["targets_met"]].groupby("site", sort=False):
+        first = g.iloc[0]
+        top = int(first["at_desk"])
+        missed = [t for t in targets if str(t) in str(first["missed"]).split("; ")]
+        rows = ev[(ev["site"] == site) & (ev["day"] == first["day"]) & (ev["engineers"] == top)]
+        mean = rows.set_index("metric")["mean"]
+        reached = (
+            "; ".join(
+                f"{t} is not met: {t.metric} reaches {_value(mean.get(t.metric, np.nan))} on "
+                f"{first['day']}"
+                for t in missed
+            )
+            or f"{first['binding_target']} is not met with confidence"
         )
         out.append(
-            f"no staffing up to {top} engineers (--max-engineers) meets the targets at desk "
-            f"'{site}': with {top}, {reached}"
+            f"no roster up to {top} engineers (--max-engineers) meets the targets at desk "
+            f"'{site}' on {', '.join(g['day'])}: with {top}, {reached}; the best plan found is "
+            "in recommended.toml"
         )
     return out
 
 
 def _value(x: float) -> str:
     return "no value (no visitors)" if pd.isna(x) else f"{x:.4g}"
+
+
+# --------------------------------------------------------------------------- the runnable plan
+
+
+def recommended_toml(plan: Scenario, source: Path | str | None, rewritten: bool) -> str:
+    """`plan` as a scenario file: the source file (the embedded default when None) with each
+    desk's `engineers` replaced by the roster, comments kept; or, when the scenario was changed
+    on the way in (`rewritten`: overrides) or the edit does not load back to `plan`, the whole
+    resolved scenario. Either way the text loads to exactly `plan`."""
+    header = (
+        "# Staffing plan from `techbar size`: each desk's engineers per open day are those at the\n"
+        "# desk plus those the plan sends to pop-up visits that day. Run it: techbar run FILE\n"
+    )
+    if not rewritten:
+        try:
+            text = header + _edited(plan, Path(source or default_scenario_path()))
+            if _same(text, plan):
+                return text
+        except (OSError, ScenarioError, tomlkit.exceptions.TOMLKitError, KeyError, TypeError):
+            pass
+    text = header + tomlkit.dumps(scenario_to_dict(plan))
+    if not _same(text, plan):  # a bug: the resolved scenario always loads back
+        raise RuntimeError("recommended.toml does not load back to the recommended scenario")
+    return text
+
+
+def _edited(plan: Scenario, source: Path) -> str:
+    doc = tomlkit.parse(source.read_text(encoding="utf-8"))
+    sites = doc["sites"]
+    by_name = {s.name: s for s in plan.sites}
+    for table in sites:
+        site = by_name[str(table["name"])]
+        roster = tomlkit.item(list(site.engineers) if isinstance(site.engineers, list) else [])
+        roster.comment(f"rostered {'/'.join(site.days)}: at the desk + on pop-up visits")
+        table["engineers"] = roster
+    return tomlkit.dumps(doc)
+
+
+def _same(text: str, plan: Scenario) -> bool:
+    try:
+        loaded = validate(tomllib.loads(text), "recommended.toml")
+    except (tomllib.TOMLDecodeError, ScenarioError):
+        return False
+    return loaded.model_dump() == plan.model_dump()

@@ -9,6 +9,7 @@ from sim.kpis.measure import (
     ingredients,
     measured_windows,
     on_duty_step,
+    on_weekday,
     pool,
     queue_step,
 )
@@ -28,6 +29,7 @@ from sim.kpis.tables import (
     replication_kpis,
     stock_levels,
     wait_histogram,
+    weekday_kpis,
     weekly,
 )
 
@@ -47,11 +49,13 @@ __all__ = [
     "kpi_table",
     "measured_windows",
     "on_duty_step",
+    "on_weekday",
     "pool",
     "queue_by_hour",
     "queue_step",
     "replication_kpis",
     "stock_levels",
     "wait_histogram",
+    "weekday_kpis",
     "weekly",
 ]

@@ -3,6 +3,8 @@ waits), and ingredients pooled over sites."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -250,3 +252,37 @@ def force_scale(scenario: Scenario, modelled_population: int) -> float:
     if users is None or modelled_population <= 0 or users <= modelled_population:
         return 1.0
     return users / modelled_population
+
+
+def on_weekday(site: SiteRecord, weekday: int) -> SiteRecord:
+    """The site's record cut to one weekday (0 = Monday): its opening windows that begin on that
+    weekday and the visitors who walked in on it, so that `ingredients` of the cut gives the
+    KPIs of that weekday alone (for rosters that differ by weekday)."""
+    windows = _by_day(site.windows)
+    windows = windows[(windows[:, 0] // MIN_PER_DAY).astype(int) % 7 == weekday]
+    v = site.visits
+    keep = (v.arrive_min // MIN_PER_DAY).astype(int) % 7 == weekday
+    visits = copy.copy(v)
+    for f in dataclasses.fields(v):
+        x = getattr(v, f.name)
+        if x is None:
+            continue
+        setattr(
+            visits,
+            f.name,
+            np.asarray(x)[keep]
+            if isinstance(x, np.ndarray)
+            else [y for y, k in zip(x, keep, strict=True) if k],
+        )
+    return dataclasses.replace(site, visits=visits, windows=windows)
+
+
+def _by_day(windows: np.ndarray) -> np.ndarray:
+    """Windows cut at midnight (a desk open around the clock has one window a week)."""
+    out = []
+    for a, b in np.asarray(windows, float).reshape(-1, 2):
+        while a < b:
+            cut = min(b, (a // MIN_PER_DAY + 1) * MIN_PER_DAY)
+            out.append((a, cut))
+            a = cut
+    return np.asarray(out, float).reshape(-1, 2)

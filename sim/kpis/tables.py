@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK
+from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK, WEEKDAYS
 from sim.kpis.measure import (
     force_scale,
     ingredients,
     measured_windows,
+    on_weekday,
     pool,
     queue_step,
 )
@@ -48,6 +49,26 @@ def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame
         for name, kpi in KPIS.items()
     ]
     return pd.DataFrame(rows, columns=["replication", "site", "metric", "value"])
+
+
+def weekday_kpis(
+    scenario: Scenario, rec: ReplicationRecord, metrics: list[str] | None = None
+) -> pd.DataFrame:
+    """Long table: replication, site, day, metric, value — each permanent desk's KPIs (all, or
+    `metrics`) on each weekday it opens, from the visitors who walked in that weekday and its
+    opening windows that began on it. The formulas are the KPIs' own."""
+    names = list(KPIS) if metrics is None else metrics
+    rows = []
+    for s in rec.sites:
+        if s.kind != DESK:
+            continue
+        site = next(x for x in scenario.sites if x.name == s.name)
+        for d in site.day_indices:
+            g = ingredients(on_weekday(s, d), rec, scenario)
+            rows += [
+                (rec.replication, s.name, WEEKDAYS[d], m, float(KPIS[m].formula(g))) for m in names
+            ]
+    return pd.DataFrame(rows, columns=["replication", "site", "day", "metric", "value"])
 
 
 def queue_by_hour(rec: ReplicationRecord) -> pd.DataFrame:

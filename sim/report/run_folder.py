@@ -418,15 +418,22 @@ def write_run(
     return write_outputs(out_dir, tables, manifest(result, wall_time_s, argv, extra))
 
 
-def write_outputs(out_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> list[Path]:
+def write_outputs(
+    out_dir: Path,
+    tables: dict[str, pd.DataFrame],
+    meta: dict,
+    texts: dict[str, str] | None = None,
+) -> list[Path]:
     """Write CSV tables and manifest.json as the folder `out_dir`: all into a hidden temporary
     folder beside it first (``.out.<name>.<host>-<pid>.<random>``), which then takes the place of
     `out_dir` — so an interrupted write leaves nothing half written, and a folder written again
     keeps no file of its earlier run. Temporary folders that killed runs left are removed first.
 
     Paths recorded in the manifest are made relative to `out_dir`, or reduced to the file name.
-    A write that fails (a full disk, a read-only folder) raises `OutputError`."""
+    A write that fails (a full disk, a read-only folder) raises `OutputError`. `texts` are further
+    files written as given (``recommended.toml``)."""
     out_dir = Path(out_dir)
+    texts = texts or {}
     recorded = scrub_paths(meta, out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -437,6 +444,8 @@ def write_outputs(out_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) ->
     try:
         for name, table in tables.items():
             _to_csv(table, tmp / name)
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
         (tmp / "manifest.json").write_text(
             json.dumps(recorded, indent=2, default=str) + "\n", encoding="utf-8"
         )
@@ -445,7 +454,7 @@ def write_outputs(out_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) ->
         raise OutputError.from_os_error(exc, out_dir) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return sorted(out_dir / n for n in [*tables, "manifest.json"])
+    return sorted(out_dir / n for n in [*tables, *texts, "manifest.json"])
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
