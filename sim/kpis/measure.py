@@ -191,10 +191,10 @@ def _share_ingredients(
     resolved at a Tech Bar (here, or at a desk they travelled to) over its users' incidents the
     service desk would have had, both by when the incident arose. Also the incidents resolved
     here (whoever's users) and the walk-ins who travelled here from another catchment."""
-    index = next(i for i, r in enumerate(rec.sites) if r is site)
+    index = next(i for i, r in enumerate(rec.sites) if r.name == site.name)
     resolved_sd = 0
     for r in rec.sites:  # its users may be seen here or at the desk they can reach
-        v = r.visits
+        v = (site if r.name == site.name else r).visits  # `site` may be a subset (a weekday)
         theirs = v.catchment == index
         if theirs.any():
             resolved_sd += int((theirs & _resolved(v, rec.warmup_min)).sum())
