@@ -18,6 +18,7 @@ from pathlib import Path
 from sim.cli.console import (
     WIDTH,
     format_backtest,
+    format_changes,
     format_comparison,
     format_sizing,
     format_summary,
@@ -33,6 +34,7 @@ from sim.experiment.sweep import (
     PrecisionWarning,
     known_metric,
     load_experiment,
+    paired_comparison,
     run_to_precision,
     sweep,
 )
@@ -49,6 +51,7 @@ from sim.report.run_folder import (
 )
 from sim.scenario import (
     Scenario,
+    load_scenario,
     load_whatif,
     override_text,
     scenario_to_dict,
@@ -56,6 +59,7 @@ from sim.scenario import (
 )
 
 log = logging.getLogger("techbar")
+RUN_KEYS = ("horizon_weeks", "warmup_weeks")  # overrides the base of a what-if shares
 
 
 def quiet(args: argparse.Namespace) -> bool:
@@ -174,12 +178,34 @@ def _heading(scenario: Scenario, record: dict) -> str:
     return wrap(text)
 
 
-def _simulate(args, argv, kind: str = "runs", default_reps: int = 10, extra_tables=None):
+def _base_of(args: argparse.Namespace, record: dict) -> Scenario | None:
+    """The scenario a what-if changes, to compare it with: the scenario file (or the embedded
+    default) without the overrides — except those of how long to run (`RUN_KEYS`), which the
+    base takes too; None when nothing else was overridden."""
+    whatif = record.get("whatif")
+    if whatif is None:
+        return None
+    run_keys = [(o["key"], o["value"]) for o in whatif["overrides"] if o["key"] in RUN_KEYS]
+    if len(run_keys) == len(whatif["overrides"]):
+        return None
+    base = load_scenario(args.scenario, run_keys)
+    return base.model_copy(update={"name": whatif["base"]})
+
+
+def _simulate(
+    args,
+    argv,
+    kind: str = "runs",
+    default_reps: int = 10,
+    extra_tables=None,
+    compare: bool = False,
+):
     scenario, extra = _load(args)
     seed = 1 if args.seed is None else args.seed
     trace = getattr(args, "trace", False)
     reps = args.reps or default_reps
-    _check_work(args, [scenario], reps, trace)
+    base = _base_of(args, extra) if compare else None
+    _check_work(args, [scenario] if base is None else [scenario, base], reps, trace)
     out_dir, options = _prepare(args, scenario.name, kind)
     t0 = time.perf_counter()
     if reps == "auto":
@@ -190,6 +216,17 @@ def _simulate(args, argv, kind: str = "runs", default_reps: int = 10, extra_tabl
         result = run(scenario, seed, reps, trace=trace, **options)
     tables = run_tables(result)
     tables["assumptions.csv"] = register_for(args.scenario, scenario, args.overrides)
+    if base is not None:  # the base at the same seed and replications: mostly from the store
+        base_run = run(base, seed, result.replications, **{**options, "progress": False})
+        tables["comparison.csv"] = paired_comparison(base_run, [result])
+        extra = {
+            **extra,
+            "compared_with": {
+                "scenario": base.name,
+                "seed": seed,
+                "replications": result.replications,
+            },
+        }
     if extra_tables is not None:
         tables.update(extra_tables(result))
     meta = manifest(result, time.perf_counter() - t0, argv, extra)
@@ -220,9 +257,15 @@ def _to_precision(args, scenario: Scenario, seed: int, **options):
 
 
 def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir, _, record = _simulate(args, argv)
+    scenario, result, out_dir, tables, record = _simulate(args, argv, compare=True)
     if not quiet(args):
         print(_heading(scenario, record))
+        if "comparison.csv" in tables:
+            base = record["compared_with"]["scenario"]
+            print()
+            print(format_changes(tables["comparison.csv"], result.replications, base))
+            print()
+            print("The what-if's own results:")
         print(format_summary(result.summary(), scenario, all_sites=args.all_sites))
         print()
     _where(out_dir)
