@@ -48,6 +48,7 @@ from sim.report.run_folder import (
     provenance,
     run_tables,
     write_outputs,
+    write_table,
 )
 from sim.scenario import (
     Scenario,
@@ -64,6 +65,24 @@ RUN_KEYS = ("horizon_weeks", "warmup_weeks")  # overrides the base of a what-if 
 
 def quiet(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "quiet", False))
+
+
+def _compare(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from sim.report.compare import compare_folders
+
+    if args.csv is not None:
+        probe_writable(args.csv.parent, "--csv")
+    table, a, b = compare_folders(args.run_a, args.run_b)
+    if args.csv is not None:
+        write_table(args.csv, table)
+    if not quiet(args):
+        print(wrap(f"{b.name} ({args.run_b}) compared with {a.name} ({args.run_a})"))
+        print()
+        more_in = str(args.csv) if args.csv is not None else "the table --csv FILE writes"
+        print(format_changes(table, a.replications, a.name, limit=args.rows, more_in=more_in))
+    if args.csv is not None:
+        print(f"comparison in {args.csv}")
+    return 0
 
 
 def _report(args: argparse.Namespace, argv: list[str] | None) -> int:

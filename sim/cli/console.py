@@ -465,6 +465,7 @@ def format_changes(
     base: str,
     limit: int = CHANGES_SHOWN,
     title: str | None = None,
+    more_in: str = "comparison.csv",
 ) -> str:
     """A what-if's paired differences from its base, the changes that matter first: significant
     ones, desks before pooled groups before pop-ups, the largest relative change first; each
@@ -523,7 +524,7 @@ def format_changes(
     lines.append(
         wrap(
             f"{tail}{quiet_rows} KPI-site pair{'s' if quiet_rows != 1 else ''} without a "
-            "significant change: all in comparison.csv."
+            f"significant change: all in {more_in}."
         )
     )
     return "\n".join(lines)
