@@ -22,6 +22,7 @@ from sim.cli.console import (
     format_comparison,
     format_sizing,
     format_summary,
+    format_sweep_changes,
     wrap,
 )
 from sim.experiment import limits
@@ -348,6 +349,9 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
             sets = ", ".join(override_text(a.key, a.value) for a in plan.base_set)
             print(wrap(f"Every scenario's base changed by --set {sets}"))
         print(format_comparison(comparison, reps))
+        if len(plan.scenarios[0].sites) > 1 or plan.scenarios[0].popups:
+            print()
+            print(format_sweep_changes(comparison, reps))
         print()
     _where(out_dir)
     return 0

@@ -555,3 +555,33 @@ def _change(mean: float, high: float, col: Col) -> str:
     if pd.isna(high):
         return text
     return f"{text} ± {compact(high - mean, col)}"
+
+
+SWEEP_SCENARIOS_SHOWN = 8
+SWEEP_ROWS_SHOWN = 5
+
+
+def format_sweep_changes(comparison: pd.DataFrame, reps: int) -> str:
+    """Per scenario of a sweep, its largest significant changes at desks and pop-ups (the
+    pooled rows are in the table above)."""
+    if comparison.empty or "site_kind" not in comparison.columns:
+        return ""
+    sited = comparison[comparison["site_kind"] != "pooled"]
+    names = list(dict.fromkeys(sited["scenario"]))
+    blocks = [
+        wrap(
+            f"By desk and pop-up: each scenario's largest significant changes (paired over {reps} "
+            "replications); every desk, pop-up and KPI is in comparison.csv."
+        )
+    ]
+    for name in names[:SWEEP_SCENARIOS_SHOWN]:
+        sub = sited[sited["scenario"] == name]
+        blocks.append("")
+        blocks.append(
+            format_changes(
+                sub, reps, "the base", limit=SWEEP_ROWS_SHOWN, title=_cut(f"{name}:", WIDTH)
+            )
+        )
+    if len(names) > SWEEP_SCENARIOS_SHOWN:
+        blocks += ["", f"… and {len(names) - SWEEP_SCENARIOS_SHOWN} more scenarios"]
+    return "\n".join(blocks)
