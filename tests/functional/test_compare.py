@@ -157,3 +157,18 @@ def test_the_report_of_a_what_if_shows_the_per_desk_comparison_coloured(whatif):
     header = [c.value for c in ws[1]]
     assert "verdict" in header and ws[2][header.index("significant")].value is True
     assert sum(len(cf.rules) for cf in ws.conditional_formatting) == 2  # better, worse
+
+
+def test_a_sweep_lists_each_scenarios_changes_by_desk(tmp_path, capsys):
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'name = "two"\nset = ["horizon_weeks=2"]\nreps = 2\n'
+        '[[scenarios]]\nname = "more at Fresh Wharf"\nset = ["sites.0.engineers=5"]\n'
+    )
+    assert main(["sweep", str(exp), "--workers", "1", "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert all(len(line) <= 100 for line in out.splitlines())
+    by_desk = out[out.index("By desk and pop-up") :]
+    assert "more at Fresh Wharf:" in by_desk and "Fresh Wharf " in by_desk
+    c = pd.read_csv(tmp_path / "s" / "comparison.csv")
+    assert list(c.columns) == COMPARISON_COLUMNS and "popup" in set(c["site_kind"])
