@@ -56,12 +56,14 @@ from sim.scenario import (
     load_scenario,
     load_whatif,
     override_text,
+    read_toml,
     scenario_to_dict,
     whatif_name,
 )
 
 log = logging.getLogger("techbar")
 RUN_KEYS = ("horizon_weeks", "warmup_weeks")  # overrides the base of a what-if shares
+PERIOD_KEYS = ("start_date", "horizon_weeks", "warmup_weeks")  # a file's base runs its period
 
 
 def quiet(args: argparse.Namespace) -> bool:
@@ -198,18 +200,33 @@ def _heading(scenario: Scenario, record: dict) -> str:
     return wrap(text)
 
 
-def _base_of(args: argparse.Namespace, record: dict) -> Scenario | None:
+def _base_of(args: argparse.Namespace, record: dict, scenario: Scenario) -> Scenario | None:
     """The scenario a what-if changes, to compare it with: the scenario file (or the embedded
     default) without the overrides — except those of how long to run (`RUN_KEYS`), which the
-    base takes too; None when nothing else was overridden."""
+    base takes too. Without other overrides, a scenario file that names a `base` is compared
+    with that base, over the file's own period (`PERIOD_KEYS`). None: nothing to compare."""
     whatif = record.get("whatif")
-    if whatif is None:
+    overrides = whatif["overrides"] if whatif is not None else []
+    run_keys = [(o["key"], o["value"]) for o in overrides if o["key"] in RUN_KEYS]
+    if len(run_keys) < len(overrides):
+        base = load_scenario(args.scenario, run_keys)
+        return base.model_copy(update={"name": whatif["base"]})  # type: ignore[index]
+    named = file_base(args.scenario)
+    if named is None:
         return None
-    run_keys = [(o["key"], o["value"]) for o in whatif["overrides"] if o["key"] in RUN_KEYS]
-    if len(run_keys) == len(whatif["overrides"]):
+    return load_scenario(named, [(k, getattr(scenario, k)) for k in PERIOD_KEYS])
+
+
+def file_base(path: Path | None) -> Path | str | None:
+    """The base a scenario file names (``base = "met_2019"`` or a path relative to the file),
+    as load_scenario takes it; None when it names none."""
+    if path is None:
         return None
-    base = load_scenario(args.scenario, run_keys)
-    return base.model_copy(update={"name": whatif["base"]})
+    base = read_toml(path).get("base")
+    if not isinstance(base, str) or not base.strip():
+        return None
+    beside = Path(path).parent / base
+    return beside if beside.exists() else base
 
 
 def _simulate(
@@ -224,7 +241,7 @@ def _simulate(
     seed = 1 if args.seed is None else args.seed
     trace = getattr(args, "trace", False)
     reps = args.reps or default_reps
-    base = _base_of(args, extra) if compare else None
+    base = _base_of(args, extra, scenario) if compare else None
     _check_work(args, [scenario] if base is None else [scenario, base], reps, trace)
     out_dir, options = _prepare(args, scenario.name, kind)
     t0 = time.perf_counter()

@@ -172,3 +172,15 @@ def test_a_sweep_lists_each_scenarios_changes_by_desk(tmp_path, capsys):
     assert "more at Fresh Wharf:" in by_desk and "Fresh Wharf " in by_desk
     c = pd.read_csv(tmp_path / "s" / "comparison.csv")
     assert list(c.columns) == COMPARISON_COLUMNS and "popup" in set(c["site_kind"])
+
+
+def test_a_scenario_file_naming_a_base_is_found_beside_it_or_by_name(tmp_path, mmc_path):
+    from sim.cli.commands import file_base
+
+    (tmp_path / "b.toml").write_text(mmc_path.read_text())
+    child = tmp_path / "child.toml"
+    child.write_text('base = "b.toml"\nname = "child"\n')
+    assert file_base(child) == tmp_path / "b.toml"
+    child.write_text('base = "met_2019"\n')
+    assert file_base(child) == "met_2019"
+    assert file_base(mmc_path) is None and file_base(None) is None
