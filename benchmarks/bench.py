@@ -4,11 +4,17 @@ and the wall time of one replication-year of the default scenario.
 Both sides are measured in the same run, several times, keeping the fastest, so the ratio is
 comparable across machines. Goals: ratio ≤ 2.0; default replication-year ≤ 2 s on 2 cores;
 2 workers ≥ 1.8 × as fast as 1; `techbar size` on the default scenario (7 desks × 5
-weekdays, one service-level target with confidence) ≤ 90 s.
+weekdays, one service-level target with confidence) ≤ 90 s; a one-desk what-if of the default
+(10 replications) whose base is in the results store ≤ 8 s, and `techbar compare` of two run
+folders ≤ 3 s, both as the command line runs them (imports and writing the folder included).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,6 +98,31 @@ def main() -> None:
     print("techbar size, default scenario (7 desks x 5 weekdays), service_level>=0.8 on its")
     print("one-sided 95% bound, 4 reps")
     print(f"  wall time                  {size_s:8.2f} s      (goal ≤ 90 s; {sized.rounds} rounds)")
+
+    whatif_s, compare_s = cli_timings()
+    print("techbar run --set sites.0.engineers=4 --reps 10 --workers 2, base in the store")
+    print(f"  wall time                  {whatif_s:8.2f} s      (goal ≤ 8 s)")
+    print("techbar compare of the base's and the what-if's folders")
+    print(f"  wall time                  {compare_s:8.2f} s      (goal ≤ 3 s)")
+
+
+def cli_timings() -> tuple[float, float]:
+    """Wall times of a one-desk what-if whose base is already in the store, and of comparing
+    the two folders, each as a fresh `techbar` process (a fresh store: the what-if is new)."""
+    techbar = [sys.executable, "-m", "sim"]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "TECHBAR_CACHE_DIR": str(Path(tmp) / "cache")}
+        common = ["--reps", "10", "--workers", "2", "-q"]
+
+        def timed(args: list[str]) -> float:
+            t0 = time.perf_counter()
+            subprocess.run([*techbar, *args], env=env, check=True, stdout=subprocess.DEVNULL)
+            return time.perf_counter() - t0
+
+        timed(["run", *common, "--out", f"{tmp}/base"])  # fills the store with the base
+        whatif = timed(["run", *common, "--set", "sites.0.engineers=4", "--out", f"{tmp}/w"])
+        compare = timed(["compare", f"{tmp}/base", f"{tmp}/w", "-q"])
+    return whatif, compare
 
 
 if __name__ == "__main__":

@@ -25,7 +25,12 @@ from sim.experiment.runner import RunOutput
 from sim.experiment.runner import run as _run
 from sim.experiment.sizing import SizingOutput, Target, parse_targets, recommended_toml
 from sim.experiment.sizing import size as _size
-from sim.experiment.sweep import SweepOutput, load_experiment, paired_comparison
+from sim.experiment.sweep import (
+    SweepOutput,
+    _empty_comparison,
+    load_experiment,
+    paired_comparison,
+)
 from sim.experiment.sweep import sweep as _sweep
 from sim.report.assumptions import register_for
 from sim.report.run_folder import (
@@ -257,13 +262,30 @@ def run(
     return RunResult(out, source, override_pairs(overrides), elapsed, whatif)
 
 
-def compare(base: RunResult, *others: RunResult) -> pd.DataFrame:
-    """Paired differences (other − base) per scenario, site and metric with 95 % CIs. The runs
-    must share seed and replications (common random numbers)."""
+def compare(base: RunResult | Path | str, *others: RunResult | Path | str) -> pd.DataFrame:
+    """Paired differences (other − base) per scenario, site (every desk, pop-up, ALL_DESKS,
+    ALL_POPUPS and ALL) and metric with 95 % CIs, the relative change, the KPI's direction and
+    a verdict (better, worse, changed, no change) — the columns of comparison.csv. Give runs,
+    or run folders as ``techbar compare`` takes them. The runs must share seed and replications
+    (common random numbers): runs that do not raise ValueError; folders that cannot be paired
+    raise ScenarioError with the reason, as the command exits 2."""
+    if isinstance(base, Path | str):
+        from sim.report.compare import compare_folders
+
+        tables = []
+        for o in others:
+            if not isinstance(o, Path | str):
+                raise TypeError("compare: give run folders with a run folder, runs with a run")
+            tables.append(compare_folders(base, o)[0])
+        return pd.concat(tables, ignore_index=True) if tables else _empty_comparison()
+    runs: list[RunOutput] = []
     for o in others:
+        if not isinstance(o, RunResult):
+            raise TypeError("compare: give runs with a run, run folders with a run folder")
         if (o.output.seed, o.output.replications) != (base.output.seed, base.output.replications):
             raise ValueError("compare: runs must have the same seed and replications")
-    return paired_comparison(base.output, [o.output for o in others])
+        runs.append(o.output)
+    return paired_comparison(base.output, runs)
 
 
 def sweep(

@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 
-from sim.cli.commands import _backtest, _report, _run, _size, _sweep
+from sim.cli.commands import _backtest, _compare, _report, _run, _size, _sweep
 from sim.cli.parser import build_parser
 from sim.experiment.executors import ExecutorError
 from sim.report.run_folder import OutputError
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": _sweep,
         "size": _size,
         "report": _report,
+        "compare": _compare,
     }
     try:
         return commands[args.command](args, argv)

@@ -18,9 +18,11 @@ from pathlib import Path
 from sim.cli.console import (
     WIDTH,
     format_backtest,
+    format_changes,
     format_comparison,
     format_sizing,
     format_summary,
+    format_sweep_changes,
     wrap,
 )
 from sim.experiment import limits
@@ -33,6 +35,7 @@ from sim.experiment.sweep import (
     PrecisionWarning,
     known_metric,
     load_experiment,
+    paired_comparison,
     run_to_precision,
     sweep,
 )
@@ -46,21 +49,44 @@ from sim.report.run_folder import (
     provenance,
     run_tables,
     write_outputs,
+    write_table,
 )
 from sim.scenario import (
     Scenario,
     ScenarioError,
+    load_scenario,
     load_whatif,
     override_text,
+    read_toml,
     scenario_to_dict,
     whatif_name,
 )
 
 log = logging.getLogger("techbar")
+RUN_KEYS = ("horizon_weeks", "warmup_weeks")  # overrides the base of a what-if shares
+PERIOD_KEYS = ("start_date", "horizon_weeks", "warmup_weeks")  # a file's base runs its period
 
 
 def quiet(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "quiet", False))
+
+
+def _compare(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from sim.report.compare import compare_folders
+
+    if args.csv is not None:
+        probe_writable(args.csv.parent, "--csv")
+    table, a, b = compare_folders(args.run_a, args.run_b)
+    if args.csv is not None:
+        write_table(args.csv, table)
+    if not quiet(args):
+        print(wrap(f"{b.name} ({args.run_b}) compared with {a.name} ({args.run_a})"))
+        print()
+        more_in = str(args.csv) if args.csv is not None else "the table --csv FILE writes"
+        print(format_changes(table, a.replications, a.name, limit=args.rows, more_in=more_in))
+    if args.csv is not None:
+        print(f"comparison in {args.csv}")
+    return 0
 
 
 def _report(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -175,12 +201,49 @@ def _heading(scenario: Scenario, record: dict) -> str:
     return wrap(text)
 
 
-def _simulate(args, argv, kind: str = "runs", default_reps: int = 10, extra_tables=None):
+def _base_of(args: argparse.Namespace, record: dict, scenario: Scenario) -> Scenario | None:
+    """The scenario a what-if changes, to compare it with: the scenario file (or the embedded
+    default) without the overrides — except those of how long to run (`RUN_KEYS`), which the
+    base takes too. Without other overrides, a scenario file that names a `base` is compared
+    with that base, over the file's own period (`PERIOD_KEYS`). None: nothing to compare."""
+    whatif = record.get("whatif")
+    overrides = whatif["overrides"] if whatif is not None else []
+    run_keys = [(o["key"], o["value"]) for o in overrides if o["key"] in RUN_KEYS]
+    if len(run_keys) < len(overrides):
+        base = load_scenario(args.scenario, run_keys)
+        return base.model_copy(update={"name": whatif["base"]})  # type: ignore[index]
+    named = file_base(args.scenario)
+    if named is None:
+        return None
+    return load_scenario(named, [(k, getattr(scenario, k)) for k in PERIOD_KEYS])
+
+
+def file_base(path: Path | None) -> Path | str | None:
+    """The base a scenario file names (``base = "met_2019"`` or a path relative to the file),
+    as load_scenario takes it; None when it names none."""
+    if path is None:
+        return None
+    base = read_toml(path).get("base")
+    if not isinstance(base, str) or not base.strip():
+        return None
+    beside = Path(path).parent / base
+    return beside if beside.exists() else base
+
+
+def _simulate(
+    args,
+    argv,
+    kind: str = "runs",
+    default_reps: int = 10,
+    extra_tables=None,
+    compare: bool = False,
+):
     scenario, extra = _load(args)
     seed = 1 if args.seed is None else args.seed
     trace = getattr(args, "trace", False)
     reps = args.reps or default_reps
-    _check_work(args, [scenario], reps, trace)
+    base = _base_of(args, extra, scenario) if compare else None
+    _check_work(args, [scenario] if base is None else [scenario, base], reps, trace)
     out_dir, options = _prepare(args, scenario.name, kind)
     t0 = time.perf_counter()
     if reps == "auto":
@@ -191,6 +254,17 @@ def _simulate(args, argv, kind: str = "runs", default_reps: int = 10, extra_tabl
         result = run(scenario, seed, reps, trace=trace, **options)
     tables = run_tables(result)
     tables["assumptions.csv"] = register_for(args.scenario, scenario, args.overrides)
+    if base is not None:  # the base at the same seed and replications: mostly from the store
+        base_run = run(base, seed, result.replications, **{**options, "progress": False})
+        tables["comparison.csv"] = paired_comparison(base_run, [result])
+        extra = {
+            **extra,
+            "compared_with": {
+                "scenario": base.name,
+                "seed": seed,
+                "replications": result.replications,
+            },
+        }
     if extra_tables is not None:
         tables.update(extra_tables(result))
     meta = manifest(result, time.perf_counter() - t0, argv, extra)
@@ -221,9 +295,15 @@ def _to_precision(args, scenario: Scenario, seed: int, **options):
 
 
 def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir, _, record = _simulate(args, argv)
+    scenario, result, out_dir, tables, record = _simulate(args, argv, compare=True)
     if not quiet(args):
         print(_heading(scenario, record))
+        if "comparison.csv" in tables:
+            base = record["compared_with"]["scenario"]
+            print()
+            print(format_changes(tables["comparison.csv"], result.replications, base))
+            print()
+            print("The what-if's own results:")
         print(format_summary(result.summary(), scenario, all_sites=args.all_sites))
         print()
     _where(out_dir)
@@ -287,6 +367,9 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
             sets = ", ".join(override_text(a.key, a.value) for a in plan.base_set)
             print(wrap(f"Every scenario's base changed by --set {sets}"))
         print(format_comparison(comparison, reps))
+        if len(plan.scenarios[0].sites) > 1 or plan.scenarios[0].popups:
+            print()
+            print(format_sweep_changes(comparison, reps))
         print()
     _where(out_dir)
     return 0

@@ -491,3 +491,138 @@ def format_backtest(table_: pd.DataFrame, reps: int) -> str:
     if "site" in table_.columns and (table_["site"] == ALL_DESKS).any():
         lines += ["", wrap(POOLED_NOTE)]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- what-if vs base
+
+CHANGES_SHOWN = 20  # rows of the changes table; the rest are in comparison.csv
+SITE_LABEL = 18
+VERDICT_MARK = {"better": "better", "worse": "WORSE", "changed": "changed", "no change": ""}
+
+
+def format_changes(
+    comparison: pd.DataFrame,
+    reps: int,
+    base: str,
+    limit: int = CHANGES_SHOWN,
+    title: str | None = None,
+    more_in: str = "comparison.csv",
+) -> str:
+    """A what-if's paired differences from its base, the changes that matter first: significant
+    ones, desks before pooled groups before pop-ups, the largest relative change first; each
+    marked better or WORSE by its KPI's direction. Shares are in percentage points."""
+    from sim.experiment.sweep import changes_first
+
+    c = changes_first(comparison)
+    lines = [
+        wrap(
+            title
+            or f"Significant changes from {base} (paired over {reps} replications at the same "
+            "seed; the 95% CI of the difference excludes 0), the largest first, desks before "
+            "pop-ups; shares in percentage points."
+        )
+    ]
+    significant = c[c["significant"].astype(bool)]
+    if significant.empty:
+        lines += ["", "No significant change in any KPI at any desk, pop-up or in all."]
+        return "\n".join(lines)
+    shown = significant.head(limit)
+    rows = []
+    for r in shown.itertuples():
+        col = Col(str(r.metric), "")
+        rel = "" if pd.isna(r.relative_change) else f"{r.relative_change * 100:+.0f}%"
+        rows.append(
+            [
+                _cut(str(r.site), SITE_LABEL),
+                KPIS[r.metric].title if r.metric in KPIS else str(r.metric),
+                f"{compact(r.base_mean, col)} → {compact(r.scenario_mean, col)}",
+                _change(r.diff_mean, r.diff_ci_high, col),
+                rel,
+                VERDICT_MARK.get(str(r.verdict), ""),
+            ]
+        )
+    header = [
+        ("", "site"),
+        ("", "KPI"),
+        ("base → what-if", "mean"),
+        ("change", "± 95% CI"),
+        ("", "relative"),
+        ("", "verdict"),
+    ]
+    others = [1, 0, 1, 1, 1, 1]  # the KPI column gets the room the others leave
+    used = sum(
+        max(len(h[0]), len(h[1]), *(len(r[j]) for r in rows)) + len(GAP) * keep
+        for j, (h, keep) in enumerate(zip(header, others, strict=True))
+        if keep
+    )
+    room = max(WIDTH - used - len(GAP), 16)
+    for r in rows:
+        r[1] = _cut(r[1], room)
+    lines += ["", table(header, rows, labels=2)]
+    rest = len(significant) - len(shown)
+    quiet_rows = len(c) - len(significant)
+    tail = f"{rest} more significant change{'s' if rest != 1 else ''} and " if rest else ""
+    lines.append(
+        wrap(
+            f"{tail}{quiet_rows} KPI-site pair{'s' if quiet_rows != 1 else ''} without a "
+            f"significant change: all in {more_in}."
+        )
+    )
+    return "\n".join(lines)
+
+
+def compact(x: float, col: Col, sign: bool = False) -> str:
+    """A number in little room: shares in %, money in £ with k/m above ten thousand."""
+    if pd.isna(x):
+        return "–"
+    if col.percent:
+        return number(x * 100, 1, sign)
+    prefix = "£" if col.money else ""
+    a = abs(x)
+    if a >= 1e6:
+        text = f"{x / 1e6:{'+' if sign else ''}.1f}m"
+    elif a >= 1e4:
+        text = f"{x / 1e3:{'+' if sign else ''}.0f}k"
+    else:
+        text = number(x, 0 if col.money else None, sign)
+    if prefix and text[:1] in "+-":
+        return text[0] + prefix + text[1:]
+    return prefix + text
+
+
+def _change(mean: float, high: float, col: Col) -> str:
+    """'+6.2 ± 5.3': the mean difference and its 95 % CI half-width."""
+    text = compact(mean, col, sign=True)
+    if pd.isna(high):
+        return text
+    return f"{text} ± {compact(high - mean, col)}"
+
+
+SWEEP_SCENARIOS_SHOWN = 8
+SWEEP_ROWS_SHOWN = 5
+
+
+def format_sweep_changes(comparison: pd.DataFrame, reps: int) -> str:
+    """Per scenario of a sweep, its largest significant changes at desks and pop-ups (the
+    pooled rows are in the table above)."""
+    if comparison.empty or "site_kind" not in comparison.columns:
+        return ""
+    sited = comparison[comparison["site_kind"] != "pooled"]
+    names = list(dict.fromkeys(sited["scenario"]))
+    blocks = [
+        wrap(
+            f"By desk and pop-up: each scenario's largest significant changes (paired over {reps} "
+            "replications); every desk, pop-up and KPI is in comparison.csv."
+        )
+    ]
+    for name in names[:SWEEP_SCENARIOS_SHOWN]:
+        sub = sited[sited["scenario"] == name]
+        blocks.append("")
+        blocks.append(
+            format_changes(
+                sub, reps, "the base", limit=SWEEP_ROWS_SHOWN, title=_cut(f"{name}:", WIDTH)
+            )
+        )
+    if len(names) > SWEEP_SCENARIOS_SHOWN:
+        blocks += ["", f"… and {len(names) - SWEEP_SCENARIOS_SHOWN} more scenarios"]
+    return "\n".join(blocks)

@@ -243,6 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_reps_options(z, 10, auto=False)
     _add_execution_options(z)
+    c = sub.add_parser(
+        "compare",
+        help="paired differences of two run folders of the same seed and replications",
+        description="RUN_B minus RUN_A, replication by replication, per desk, pop-up and "
+        "pooled group, with 95%% CIs; refused (exit 2) unless both are run folders with the "
+        "same seed, replications, start date, horizon and warm-up.",
+    )
+    c.add_argument("run_a", type=Path, help="the base: a folder written by techbar run")
+    c.add_argument("run_b", type=Path, help="the folder compared with it")
+    c.add_argument(
+        "--csv", type=Path, metavar="FILE", help="also write the comparison table to FILE"
+    )
+    c.add_argument(
+        "--rows",
+        type=_whole_number(1),
+        default=20,
+        help="significant changes listed in the terminal (default 20)",
+    )
+    _add_output_options(c)
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
     r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
     _add_output_options(r)

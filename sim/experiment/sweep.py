@@ -28,7 +28,7 @@ from pydantic import (
 
 from sim.experiment.runner import Job, RunOutput, assemble, run_jobs, summarise
 from sim.experiment.store import ResultStore
-from sim.kpis import ALL, KPIS
+from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS
 from sim.scenario import (
     Applied,
     Override,
@@ -277,52 +277,119 @@ class SweepOutput:
         return pd.DataFrame({"scenario": names, "overrides": sets})
 
 
+COMPARISON_COLUMNS = [
+    "scenario",
+    "site",
+    "metric",
+    "base_mean",
+    "scenario_mean",
+    "diff_mean",
+    "diff_ci_low",
+    "diff_ci_high",
+    "n",
+    "significant",
+    "site_kind",
+    "relative_change",
+    "direction",
+    "verdict",
+]
+SITE_KINDS = ("desk", "pooled", "popup")  # the order changes are shown in
+POOLED_SITES = (ALL_DESKS, ALL_POPUPS, ALL)
+
+
 def paired_comparison(base: RunOutput, others: list[RunOutput]) -> pd.DataFrame:
     """Each scenario minus the base, replication by replication: mean difference and its 95 %
-    t-interval per site and metric (common random numbers make the pairs comparable)."""
-    keys = ["site", "metric", "replication"]
-    b = base.kpis.set_index(keys)["value"]
+    t-interval per site (every desk, pop-up and pooled group) and metric (common random numbers
+    make the pairs comparable). See `paired_differences` for the columns."""
+    frames = [
+        paired_differences(
+            base.kpis,
+            other.kpis,
+            other.scenario.name,
+            desks=[s.name for s in (*base.scenario.sites, *other.scenario.sites)],
+            popups=[p.name for p in (*base.scenario.popups, *other.scenario.popups)],
+        )
+        for other in others
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else _empty_comparison()
 
-    def means(run: RunOutput, at: pd.MultiIndex) -> np.ndarray:
-        s = summarise(run.kpis, ["site", "metric"], "value").set_index(["site", "metric"])
+
+def _empty_comparison() -> pd.DataFrame:
+    return pd.DataFrame(columns=COMPARISON_COLUMNS)
+
+
+def paired_differences(
+    base: pd.DataFrame,
+    other: pd.DataFrame,
+    scenario: str,
+    desks: list[str] | tuple[str, ...] = (),
+    popups: list[str] | tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """`other` minus `base` (KPI tables: replication, site, metric, value), paired by
+    replication: per site and metric the two means, the mean difference with its 95 %
+    t-interval and n (pairs), whether the interval excludes 0, the kind of site (desk,
+    pooled, popup), the change as a share of the base mean (blank when that is 0), the KPI's
+    direction (+1 higher is better, −1 worse, 0 neither) and the verdict: better or worse for a
+    significant change of a KPI with a direction, changed for one without, else no change."""
+    keys = ["site", "metric", "replication"]
+    b = base.set_index(keys)["value"]
+    o = other.set_index(keys)["value"]
+    diff = (o - b.reindex(o.index)).rename("value").reset_index()
+    d = summarise(diff, ["site", "metric"], "value")
+    at = pd.MultiIndex.from_frame(d[["site", "metric"]])
+
+    def means(kpis: pd.DataFrame) -> np.ndarray:
+        s = summarise(kpis, ["site", "metric"], "value").set_index(["site", "metric"])
         return s["mean"].reindex(at).to_numpy()
 
-    base_summary = summarise(base.kpis, ["site", "metric"], "value").set_index(["site", "metric"])
-    frames = []
-    for other in others:
-        o = other.kpis.set_index(keys)["value"]
-        diff = (o - b.reindex(o.index)).rename("value").reset_index()
-        d = summarise(diff, ["site", "metric"], "value")
-        at = pd.MultiIndex.from_frame(d[["site", "metric"]])
-        base_means = base_summary["mean"].reindex(at).to_numpy()
-        out = pd.DataFrame(
-            {
-                "scenario": other.scenario.name,
-                "site": d["site"],
-                "metric": d["metric"],
-                "base_mean": base_means,
-                "scenario_mean": means(other, at),
-                "diff_mean": d["mean"],
-                "diff_ci_low": d["ci_low"],
-                "diff_ci_high": d["ci_high"],
-                "n": d["n"],
-            }
-        )
-        out["significant"] = (out["diff_ci_low"] > 0) | (out["diff_ci_high"] < 0)
-        frames.append(out)
-    cols = [
-        "scenario",
-        "site",
-        "metric",
-        "base_mean",
-        "scenario_mean",
-        "diff_mean",
-        "diff_ci_low",
-        "diff_ci_high",
-        "n",
-        "significant",
+    out = pd.DataFrame(
+        {
+            "scenario": scenario,
+            "site": d["site"],
+            "metric": d["metric"],
+            "base_mean": means(base),
+            "scenario_mean": means(other),
+            "diff_mean": d["mean"],
+            "diff_ci_low": d["ci_low"],
+            "diff_ci_high": d["ci_high"],
+            "n": d["n"],
+        }
+    )
+    out["significant"] = (out["diff_ci_low"] > 0) | (out["diff_ci_high"] < 0)
+    desk_set, popup_set = set(desks), set(popups)
+    out["site_kind"] = [
+        "pooled"
+        if s in POOLED_SITES
+        else "popup"
+        if s in popup_set and s not in desk_set
+        else "desk"
+        for s in out["site"]
     ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    base_abs = out["base_mean"].abs()
+    out["relative_change"] = (out["diff_mean"] / base_abs).where(base_abs > 0)
+    out["direction"] = [KPIS[m].direction if m in KPIS else 0 for m in out["metric"]]
+    sign = np.sign(out["diff_mean"].fillna(0)) * out["direction"]
+    out["verdict"] = np.select(
+        [~out["significant"], out["direction"] == 0, sign > 0, sign < 0],
+        ["no change", "changed", "better", "worse"],
+        "no change",
+    )
+    return out[COMPARISON_COLUMNS]
+
+
+def changes_first(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison in the order a reader wants it: significant changes first, then desks
+    before pooled groups before pop-ups, then the largest relative change first (a change from
+    a base of 0 counts as the largest). Ties keep the table's order."""
+    c = comparison.copy()
+    kind = c["site_kind"] if "site_kind" in c else pd.Series("desk", index=c.index)
+    rel = c["relative_change"].abs() if "relative_change" in c else pd.Series(np.nan, c.index)
+    moved = c["diff_mean"].fillna(0) != 0
+    c["_sig"] = ~c["significant"].astype(bool)
+    c["_kind"] = kind.map({k: i for i, k in enumerate(SITE_KINDS)}).fillna(0)
+    c["_rel"] = -rel.where(rel.notna(), np.where(moved, np.inf, 0.0))
+    c = c.sort_values(["_sig", "_kind", "_rel"], kind="stable")
+    return c.drop(columns=["_sig", "_kind", "_rel"]).reset_index(drop=True)
 
 
 def sweep(

@@ -53,7 +53,7 @@ UNITS = [  # (pattern on the last key, unit), first match wins
     (r"^rate_per_device_year$", "per device per year"),
     (r"^gbp_per_officer_hour$", "£ per hour"),
     (r"^hours_lost_per_downtime_day$", "hours per day"),
-    (r"(prob|share|propensity|^start)$", "share"),
+    (r"(prob|share|propensity)$", "share"),
     (r"^population$|^force_users$", "users"),
     (r"^engineers$", "engineers"),
     (r"^balk_queue$", "visitors waiting"),
@@ -63,8 +63,15 @@ UNITS = [  # (pattern on the last key, unit), first match wins
 
 
 def unit_of(key: str) -> str:
+    """The unit of a dotted scenario key: from the scenario model's field first (a time of day,
+    a date, a share bounded by 0 and 1), else from the key's name (``_min`` → minutes, …)."""
     parts = key.split(".")
     last = parts[-1]
+    info = field_info(key)
+    if info is not None:
+        found = _unit_from_field(info)
+        if found:
+            return found
     if "fleet" in parts:
         return "devices"
     if "swap_stock" in parts:
@@ -120,23 +127,69 @@ def _comment_for(key: str, comments: dict[str, str]) -> str | None:
     return None
 
 
-def description(key: str) -> str:
-    """The schema's description of a dotted scenario key ("" if it has none)."""
+def field_info(key: str) -> Any:
+    """The scenario model's field a dotted key ends on (None within a plain list or table, such
+    as a fleet or a swap stock, or for a key the model does not have)."""
     model: Any = Scenario
-    text, inside = "", False
+    info: Any = None
+    inside = False
     for part in key.split("."):
         if inside:  # a list index, or a table's own key (a tier, a category): step over it
             inside = False
             continue
-        if model is None:  # within a plain list or table (a fleet, a swap stock): its own
-            return text
+        if model is None:  # within a plain list or table: no field of its own
+            return None
         info = getattr(model, "model_fields", {}).get(part)
         if info is None:
-            return ""
-        text = info.description or ""
+            return None
         model = _model_in(info.annotation)
         inside = model is not None and _is_container(info.annotation)
-    return text
+    return info
+
+
+def description(key: str) -> str:
+    """The schema's description of a dotted scenario key ("" if it has none; a key within a
+    plain list or table has its parent's)."""
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        info = field_info(".".join(parts[:n]))
+        if info is not None:
+            return info.description or ""
+    return ""
+
+
+def _validators(tp: Any) -> list[Any]:
+    """Every piece of Annotated metadata within an annotation (X | None, list[X] included)."""
+    out = list(getattr(tp, "__metadata__", ()))
+    for arg in typing.get_args(tp):
+        out += _validators(arg)
+    return out
+
+
+def _unit_from_field(info: Any) -> str:
+    marks = [*info.metadata, *_validators(info.annotation)]
+    funcs = {getattr(getattr(m, "func", None), "__name__", "") for m in marks}
+    if "_time_of_day" in funcs:
+        return "time of day"
+    if _is_date(info.annotation):
+        return "date"
+    lower = next(
+        (getattr(m, a) for m in info.metadata for a in ("ge", "gt") if hasattr(m, a)), None
+    )
+    upper = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+    if lower == 0 and upper == 1 and _is_float(info.annotation):
+        return "share"
+    return ""
+
+
+def _is_date(tp: Any) -> bool:
+    import datetime as dt
+
+    return tp is dt.date or any(_is_date(a) for a in typing.get_args(tp))
+
+
+def _is_float(tp: Any) -> bool:
+    return tp is float or any(_is_float(a) for a in typing.get_args(tp))
 
 
 def _is_container(tp: Any) -> bool:
@@ -175,23 +228,60 @@ def set_keys(scenario: Scenario, source_text: str | None, overrides: Overrides) 
     return [k for a in applied for k in a.applied_to]
 
 
+def _in_file(key: str, present: set[str]) -> bool:
+    """Whether the scenario file gives the key itself (a table holding it is not enough)."""
+    return key in present
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def register(
     scenario: Scenario, source_text: str | None = None, overrides: Overrides = None
 ) -> pd.DataFrame:
-    """One row per input: key, value, unit, label, source."""
+    """One row per input: key, value, unit, label, source, and for a key set by an override
+    the value the scenario file gives it (file_value; blank otherwise).
+
+    A key the file gives is labelled by the comment beside it (or "unlabelled" without one),
+    never "model default"; a key set by an override says by which, and what the file had."""
     comments: dict[str, str] = {}
+    raw: dict[str, Any] = {}
     if source_text is not None:
         _comments(tomlkit.parse(source_text), "", comments)
-    overridden = set_keys(scenario, source_text, overrides)
+        try:
+            _flatten_all(tomllib.loads(source_text), "", raw)
+        except tomllib.TOMLDecodeError:
+            raw = {}
+    present = set(raw)
+    by_key = setters(scenario, source_text, overrides)
+    overridden = list(by_key)
     values: dict[str, Any] = {}
     _flatten(scenario_to_dict(scenario), "", values)
     rows = []
     for key, value in values.items():
-        if any(key == o or key.startswith(o + ".") for o in overridden):
-            label, source = "[set]", "set on the command line"
+        file_value = ""
+        setter = next((o for o in overridden if key == o or key.startswith(o + ".")), None)
+        if setter is not None:
+            label = "[set]"
+            given = by_key.get(setter, setter)
+            if key in raw:
+                file_value = _shown(raw[key])
+                source = f"set on the command line ({given}); the scenario file has {file_value}"
+            else:
+                source = (
+                    f"set on the command line ({given}); the scenario file does not give it "
+                    "(model default)"
+                )
         else:
             text = _comment_for(key, comments)
-            if text is None:
+            if text is None and _in_file(key, present):
+                label, source = "unlabelled", "in the scenario file (no source given beside it)"
+            elif text is None:
                 label, source = "[default]", "model default (not in the scenario file)"
                 described = description(key)
                 if described:  # the schema's description names its unit and source label
@@ -201,9 +291,41 @@ def register(
             else:
                 found = [lab for lab in LABELS if lab in text]
                 label, source = (" ".join(found) if found else "unlabelled"), text
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        rows.append((key, shown, unit_of(key), label, source))
-    return pd.DataFrame(rows, columns=["key", "value", "unit", "label", "source"])
+        rows.append((key, _shown(value), unit_of(key), label, source, file_value))
+    return pd.DataFrame(rows, columns=["key", "value", "unit", "label", "source", "file_value"])
+
+
+def _flatten_all(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    """Every dotted key of a TOML document, tables and lists included, with its value."""
+    if prefix:
+        out[prefix[:-1]] = value
+    if isinstance(value, dict) and "dist" not in value:
+        for k, v in value.items():
+            _flatten_all(v, f"{prefix}{k}.", out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, v in enumerate(value):
+            _flatten_all(v, f"{prefix}{i}.", out)
+
+
+def setters(scenario: Scenario, source_text: str | None, overrides: Overrides) -> dict[str, str]:
+    """Each plain key the overrides set → the override that set it last, as typed
+    (``sites.1.open`` → ``--set sites.*.open=08:00``)."""
+    from sim.scenario import override_text
+
+    pairs = override_pairs(overrides)
+    if not any(is_pattern(key) for key, _ in pairs):
+        return {key: f"--set {override_text(key, value)}" for key, value in pairs}
+    try:
+        raw = tomllib.loads(source_text) if source_text is not None else None
+    except tomllib.TOMLDecodeError:
+        raw = None
+    try:
+        _, applied = resolve_overrides(
+            raw if raw is not None else scenario_to_dict(scenario), pairs
+        )
+    except ScenarioError:
+        return {key: f"--set {override_text(key, value)}" for key, value in pairs}
+    return {k: f"--set {override_text(a.key, a.value)}" for a in applied for k in a.applied_to}
 
 
 def register_for(

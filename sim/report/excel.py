@@ -50,7 +50,11 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 ("replications", "Replications"),
             ):
                 if (t := run.get(name)) is not None:
+                    if name == "comparison":
+                        t = _changes_first(t)
                     _table_sheet(xw, sheet, t)
+                    if name == "comparison":
+                        _colour_verdicts(xw, sheet, t)
             meta = {k: v for k, v in run.manifest.items() if k not in ("scenario", "scenarios")}
             rows = [
                 (k, json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v)
@@ -131,6 +135,30 @@ def _table_sheet(xw, sheet: str, df: pd.DataFrame) -> None:
             width = min(max(len(str(c)), *(len(str(x)) for x in df[c].head(50))) + 2, 60)
             ws.set_column(j, j, width)
         ws.freeze_panes(1, 0)
+
+
+def _changes_first(c: pd.DataFrame) -> pd.DataFrame:
+    """The comparison as the terminal lists it: significant changes first, desks before pooled
+    groups before pop-ups, the largest relative change first."""
+    from sim.experiment.sweep import changes_first
+
+    return changes_first(c) if "site_kind" in c.columns else c
+
+
+def _colour_verdicts(xw, sheet: str, c: pd.DataFrame) -> None:
+    """Rows of a significant change coloured by verdict: green better, red worse."""
+    if "verdict" not in c.columns or c.empty:
+        return
+    ws, book = xw.sheets[sheet], xw.book
+    last_col = _col_letter(len(c.columns) - 1)
+    verdict = _col_letter(list(c.columns).index("verdict"))
+    n = len(c)
+    for word, colour, font in (("better", "#DFF3E4", "#14532D"), ("worse", "#FBE1E1", "#7F1D1D")):
+        fmt = book.add_format({"bg_color": colour, "font_color": font})
+        ws.conditional_format(
+            f"A2:{last_col}{n + 1}",
+            {"type": "formula", "criteria": f'=${verdict}2="{word}"', "format": fmt},
+        )
 
 
 def _table_name(sheet: str) -> str:

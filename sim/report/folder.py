@@ -165,7 +165,7 @@ class RunFolder:
 
     @property
     def kind(self) -> str:
-        if "comparison" in self.tables:
+        if "experiment" in self.manifest or "scenarios" in self.tables:
             return "sweep"
         if "recommendation" in self.tables:
             return "sizing"
@@ -281,7 +281,7 @@ def _required_tables(manifest: dict, tables: dict[str, pd.DataFrame]) -> tuple[s
     """The tables every folder of this kind has, whatever the scenario."""
     if "targets" in manifest or "recommendation" in tables:
         return ("recommendation", "sizing", "evidence")
-    if "experiment" in manifest or "comparison" in tables:
+    if "experiment" in manifest or "scenarios" in tables:
         return ("summary", "comparison", "scenarios")
     return ("summary",)
 

@@ -75,6 +75,8 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
         figures=[(t, base64.b64encode(p).decode("ascii")) for t, p in figs.items()],
         assumptions=_records(run.get("assumptions")),
         comparison=_records(_main_comparison(run.get("comparison"))),
+        by_desk=by_desk(run.get("comparison"), scen),
+        top_changes=top_changes(run.get("comparison")),
         recommendation=_records(run.get("recommendation")),
         sizing=_records(run.get("sizing")),
         backtest=_records(run.get("backtest")),
@@ -93,6 +95,116 @@ def _main_comparison(c: pd.DataFrame | None) -> pd.DataFrame | None:
     if c is None:
         return None
     return c[(c["site"] == ALL) & c["metric"].isin(HEADLINE)]
+
+
+DESK_COMPARE = (
+    "wait_mean_min",
+    "wait_p90_min",
+    "service_level",
+    "reneged",
+    "utilisation",
+    "ftf_rate",
+    "fill_rate",
+    "downtime_saved_days_per_ticket",
+    "net_benefit_gbp_per_year",
+)
+TOP_CHANGES = 15
+MAX_SCENARIO_TABLES = 12  # per-desk tables in the page; every scenario is in the workbook
+
+
+def _verdict_class(row) -> str:
+    return {"better": "better", "worse": "worse"}.get(str(row.get("verdict", "")), "")
+
+
+def _difference(row) -> str:
+    mean, low, high = row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
+    if pd.isna(mean):
+        return "–"
+    scale = (
+        100.0 if KPIS.get(row["metric"]) is not None and KPIS[row["metric"]].unit == "share" else 1
+    )
+    if pd.isna(low):
+        return f"{fmt_signed(mean * scale)}"
+    return f"{fmt_signed(mean * scale)} [{fmt_signed(low * scale)}, {fmt_signed(high * scale)}]"
+
+
+def fmt_signed(x: float) -> str:
+    text = fmt(float(x))
+    return text if text.startswith(("-", "–")) or text == "0.000" else "+" + text
+
+
+def by_desk(c: pd.DataFrame | None, scenario: dict) -> list[dict]:
+    """Per scenario compared with the base: one row per desk, then the pooled groups, then the
+    pop-ups (folded), one cell per KPI of `DESK_COMPARE`: the paired difference with its 95 % CI,
+    classed better or worse (by the KPI's direction) when the CI excludes 0."""
+    if c is None or c.empty:
+        return []
+    metrics = [m for m in DESK_COMPARE if m in set(c["metric"])]
+    headers = [
+        f"{KPIS[m].title}{' (% points)' if KPIS[m].unit == 'share' else ''}" for m in metrics
+    ]
+    popups = {p.get("name") for p in scenario.get("popups", [])}
+    out = []
+    for name in list(dict.fromkeys(c["scenario"]))[:MAX_SCENARIO_TABLES]:
+        sub = c[c["scenario"] == name]
+        idx = {(r["site"], r["metric"]): r for r in sub.to_dict("records")}
+        sites = list(dict.fromkeys(sub["site"]))
+        pooled = [s for s in ("ALL_DESKS", "ALL_POPUPS", ALL) if s in sites]
+        desks = [s for s in sites if s not in pooled and s not in popups]
+        pops = [s for s in sites if s in popups]
+
+        def rows(names: list[str], idx=idx) -> list[dict]:
+            out_rows = []
+            for site in names:
+                cells = []
+                for m in metrics:
+                    r = idx.get((site, m))
+                    if r is None:
+                        cells.append({"text": "–", "cls": ""})
+                    else:
+                        cells.append({"text": _difference(r), "cls": _verdict_class(r)})
+                out_rows.append({"site": site, "cells": cells})
+            return out_rows
+
+        out.append(
+            {
+                "scenario": name,
+                "headers": headers,
+                "desks": rows(desks),
+                "pooled": rows(pooled),
+                "popups": rows(pops),
+            }
+        )
+    return out
+
+
+def top_changes(c: pd.DataFrame | None, n: int = TOP_CHANGES) -> list[dict]:
+    """The significant changes a reader should see first (as in the terminal)."""
+    if c is None or c.empty or "verdict" not in c.columns:
+        return []
+    from sim.experiment.sweep import changes_first
+
+    ordered = changes_first(c)
+    ordered = ordered[ordered["significant"].astype(bool)].head(n)
+    out = []
+    for r in ordered.to_dict("records"):
+        share = KPIS.get(r["metric"]) is not None and KPIS[r["metric"]].unit == "share"
+        scale = 100.0 if share else 1.0
+        rel = r.get("relative_change")
+        out.append(
+            {
+                "scenario": r["scenario"],
+                "site": r["site"],
+                "kpi": KPIS[r["metric"]].title if r["metric"] in KPIS else r["metric"],
+                "base": fmt(r["base_mean"] * scale),
+                "new": fmt(r["scenario_mean"] * scale),
+                "change": _difference(r),
+                "relative": "–" if rel is None or pd.isna(rel) else f"{rel * 100:+.0f} %",
+                "verdict": r.get("verdict", ""),
+                "cls": _verdict_class(r),
+            }
+        )
+    return out
 
 
 def _records(df: pd.DataFrame | None) -> list[dict]:
