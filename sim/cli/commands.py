@@ -10,6 +10,7 @@ command again recomputes nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 import warnings
@@ -18,6 +19,7 @@ from pathlib import Path
 from sim.cli.console import (
     WIDTH,
     format_backtest,
+    format_calibration,
     format_comparison,
     format_sizing,
     format_summary,
@@ -25,6 +27,7 @@ from sim.cli.console import (
 )
 from sim.experiment import limits
 from sim.experiment.backtest import backtest_table
+from sim.experiment.calibrate import TRIAL_SCENARIO, calibrate
 from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
 from sim.experiment.sizing import Target, shortfalls, size
@@ -46,6 +49,7 @@ from sim.report.run_folder import (
     provenance,
     run_tables,
     write_outputs,
+    write_text,
 )
 from sim.scenario import (
     Scenario,
@@ -244,6 +248,38 @@ def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
         print()
     _where(out_dir)
     return 0 if table["within_tolerance"].all() else 1
+
+
+def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Fit the calibrated inputs on the trial; write calibration.csv (fitted values and standard
+    errors), calibration_residuals.csv, calibration.json and calibrated.toml (a fragment)."""
+    scenario, whatif = load_whatif(args.scenario or TRIAL_SCENARIO, args.overrides, args.name)
+    seed = 1 if args.seed is None else args.seed
+    reps = args.reps or 40
+    _check_work(args, [scenario], reps)
+    out_dir, options = _prepare(args, f"calibrate-{scenario.name}", "calibrations")
+    options["progress"] = False  # many short evaluations: no bar for each
+    t0 = time.perf_counter()
+    fit = calibrate(scenario, seed, reps, reading=args.ftf_reading, **options)
+    record = fit.record()
+    meta = {
+        "kind": "calibration",
+        "calibration": record,
+        **({"whatif": whatif.as_dict()} if whatif is not None else {}),
+        **provenance(time.perf_counter() - t0, argv),
+    }
+    tables = {"calibration.csv": fit.parameters(), "calibration_residuals.csv": fit.residuals()}
+    _write(out_dir, tables, meta, options["store"])
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    write_text(out_dir / "calibration.json", text)
+    fragment = fit.fragment()
+    write_text(out_dir / "calibrated.toml", fragment)
+    if not quiet(args):
+        print(f"Calibration on {scenario.name}: {record['method']}")
+        print(format_calibration(fit.parameters(), fit.residuals(), fit))
+        print()
+    _where(out_dir)
+    return 0 if fit.converged else 1
 
 
 def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:

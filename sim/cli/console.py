@@ -12,6 +12,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -450,3 +451,39 @@ def format_backtest(table_: pd.DataFrame, reps: int) -> str:
     if "site" in table_.columns and (table_["site"] == ALL_DESKS).any():
         lines += ["", wrap(POOLED_NOTE)]
     return "\n".join(lines)
+
+
+def format_calibration(params: pd.DataFrame, residuals: pd.DataFrame, fit: Any) -> str:
+    """The fitted inputs with standard errors, and the figures with the fit's residuals."""
+    prow = [
+        [str(r.parameter), str(r.unit), number(r.start, 4), number(r.value, 4), number(r.se, 4)]
+        for r in params.itertuples()
+    ]
+    rrow = [
+        [
+            str(r.figure),
+            "" if pd.isna(r.target) else number(r.target, 4),
+            number(r.simulated_mean, 4),
+            number(r.se, 4),
+            "" if pd.isna(r.residual) else number(r.residual, 4, sign=True),
+        ]
+        for r in residuals.itertuples()
+    ]
+    state = "converged" if fit.converged else "NOT converged"
+    return "\n".join(
+        [
+            f"Fitted inputs ({fit.replications} replications per evaluation, seed {fit.seed}, "
+            f"{fit.evaluations} evaluations, {state})",
+            table(
+                [("", "input"), ("", "unit"), ("", "start"), ("", "fitted"), ("", "s.e.")],
+                prow,
+            ),
+            "",
+            "Trial figures and the fit's residuals",
+            table(
+                [("", "figure"), ("", "target"), ("", "simulated"), ("", "s.e."), ("", "residual")],
+                rrow,
+                wrap_first=True,
+            ),
+        ]
+    )

@@ -217,6 +217,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(b)
     _add_reps_options(b, 20, auto=False)
     _add_execution_options(b)
+    c = sub.add_parser(
+        "calibrate",
+        help="fit the calibrated inputs on the trial scenario to the trial figures",
+    )
+    c.add_argument(
+        "scenario",
+        nargs="?",
+        type=Path,
+        help="scenario to fit on (default: the embedded trial scenario met_trial_2018)",
+    )
+    _add_set_option(c)
+    c.add_argument("--name", help="name of the what-if fitted on (default: made from --set)")
+    c.add_argument(
+        "--reps",
+        type=_whole_number(2),
+        default=None,
+        help="replications per evaluation (default 40)",
+    )
+    c.add_argument(
+        "--ftf-reading",
+        choices=("points", "relative"),
+        default="points",
+        help="read 'first time fixes have increased by 10%%' as +10 percentage points "
+        "(default) or +10 %% relative, over service_desk.ftf_rate",
+    )
+    _add_execution_options(c)
     w = sub.add_parser("sweep", help="scenarios of an experiment file, compared with its base")
     w.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
     _add_set_option(

@@ -234,6 +234,16 @@ class Value(_Frozen):
     gbp_per_officer_hour: NonNegFloat = Field(36.51, description="cost of a productive hour, £")
 
 
+class ServiceDesk(_Frozen):
+    """The service desk the Tech Bars are compared with (not simulated: a reference)."""
+
+    ftf_rate: Probability = Field(
+        0.66,
+        description="the service desk's own first-contact resolution for incidents, the "
+        "reference for the published rise in first-time fixes",
+    )
+
+
 MAX_DISCOUNT_RATE = 0.2  # a share a year; 3.5 (meant as per cent) is refused, not used as 350 %
 MAX_OPTIMISM_BIAS = 2.0  # +200 %: the Green Book guidance's highest upper bound (equipment)
 MAX_APPRAISAL_YEARS = 30  # the Green Book's 3.5 % applies to years 0-30; beyond, it declines
@@ -500,6 +510,7 @@ class Scenario(_Frozen):
     demand: Demand = Demand()
     stock: Stock = Stock()
     value: Value = Value()
+    service_desk: ServiceDesk = ServiceDesk()
     calendar: Calendar = Calendar()
     costs: Costs = Costs()
     sites: list[Site] = Field(min_length=1)
