@@ -117,9 +117,12 @@ class RunResult:
 class BacktestResult(RunResult):
     """A run of the scenario with the published outcomes beside the simulated ones."""
 
+    trial: RunOutput | None = None  # the trial the calibrated inputs were fitted on
+
     def table(self) -> pd.DataFrame:
-        """outcome, metric, site, published, tolerance, simulated mean, CI, within_tolerance."""
-        return backtest_table(self.output)
+        """Two tables in one: "fitted to (trial)" and "predicted (live, not fitted)", each
+        figure with its published value, derived tolerance, simulated mean, CI and agreement."""
+        return backtest_table(self.output, self.trial)
 
     command = "backtest"
 
@@ -311,10 +314,14 @@ def backtest(
     overrides: Overrides = None,
     name: str | None = None,
     progress: bool = False,
+    trial: Scenario | Path | str | None = TRIAL_SCENARIO,
 ) -> BacktestResult:
-    """The published outcomes beside the simulated ones, with 95 % CIs."""
+    """The published outcomes beside the simulated ones, with 95 % CIs: the trial's figures on
+    the `trial` scenario (fitted to; None to leave them out), the live service's on `scenario`
+    (predicted, not fitted)."""
     r = run(scenario, reps, seed, workers, overrides=overrides, name=name, progress=progress)
-    return BacktestResult(r.output, r.source, r.overrides, r.wall_time_s, r.whatif)
+    t = None if trial is None else run(trial, reps, seed, workers).output
+    return BacktestResult(r.output, r.source, r.overrides, r.wall_time_s, r.whatif, t)
 
 
 @dataclass

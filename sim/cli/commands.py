@@ -234,14 +234,17 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir, tables, record = _simulate(
-        args,
-        argv,
-        kind="backtests",
-        default_reps=20,
-        extra_tables=lambda result: {"backtest.csv": backtest_table(result)},
+    trial = load_whatif(args.trial or TRIAL_SCENARIO)[0]
+
+    def tables(result):
+        options = {"workers": args.workers, "dask": args.dask, "store": _store(args)}
+        fitted_on = run(trial, result.seed, result.replications, **options)
+        return {"backtest.csv": backtest_table(result, fitted_on)}
+
+    scenario, result, out_dir, tables_, record = _simulate(
+        args, argv, kind="backtests", default_reps=20, extra_tables=tables
     )
-    table = tables["backtest.csv"]
+    table = tables_["backtest.csv"]
     if not quiet(args):
         print(_heading(scenario, record))
         print(format_backtest(table, result.replications))

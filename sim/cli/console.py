@@ -421,33 +421,39 @@ POOLED_NOTE = (
 
 
 def format_backtest(table_: pd.DataFrame, reps: int) -> str:
-    rows = []
-    for r in table_.itertuples():
-        d = max(_decimals(r.simulated_mean) if not pd.isna(r.simulated_mean) else 2, 3)
-        simulated = number(r.simulated_mean, d)
-        ci = f"[{number(r.ci_low, d)}, {number(r.ci_high, d)}]"
-        rows.append(
-            [
-                str(r.outcome),
-                str(getattr(r, "site", ALL)),
-                str(r.published),
-                f"{simulated} {ci}",
-                str(r.tolerance),
-                "yes" if r.within_tolerance else "NO",
-            ]
-        )
+    """One table per kind of comparison: the figures the inputs were fitted to (the trial) and
+    those predicted (the live service, not fitted)."""
     header = [
         ("", "published outcome"),
-        ("", "sites"),
         ("", "published"),
         ("simulated", "mean [95% CI]"),
         ("", "tolerance"),
-        ("", "within"),
+        ("", "agrees"),
     ]
+    kinds = table_["table"].unique() if "table" in table_.columns else [""]
     lines = [
-        f"Backtest against the published outcomes ({reps} replications)",
-        table(header, rows, labels=3, wrap_first=True),
+        wrap(
+            f"Backtest against the published outcomes ({reps} replications; tolerance: the "
+            "values that round to the published figure; agrees: the 95% CI meets it)"
+        )
     ]
+    for kind in kinds:
+        part = table_ if not kind else table_[table_["table"] == kind]
+        rows = []
+        for r in part.itertuples():
+            d = max(_decimals(r.simulated_mean) if not pd.isna(r.simulated_mean) else 2, 3)
+            ci = f"[{number(r.ci_low, d)}, {number(r.ci_high, d)}]"
+            rows.append(
+                [
+                    str(r.outcome),
+                    str(r.published),
+                    f"{number(r.simulated_mean, d)} {ci}",
+                    str(r.tolerance),
+                    "yes" if r.within_tolerance else "NO",
+                ]
+            )
+        scenario = f" — {part['scenario'].iloc[0]}" if "scenario" in part.columns else ""
+        lines += ["", f"{kind}{scenario}", table(header, rows, labels=2, wrap_first=True)]
     if "site" in table_.columns and (table_["site"] == ALL_DESKS).any():
         lines += ["", wrap(POOLED_NOTE)]
     return "\n".join(lines)

@@ -215,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest", help="the published outcomes beside the simulated ones, with 95%% CIs"
     )
     _add_scenario_options(b)
+    b.add_argument(
+        "--trial",
+        type=Path,
+        default=None,
+        help="the trial scenario the calibrated inputs were fitted on, run for the 'fitted to' "
+        "table (default: the embedded met_trial_2018)",
+    )
     _add_reps_options(b, 20, auto=False)
     _add_execution_options(b)
     c = sub.add_parser(
