@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiment import limits
-from sim.experiment.backtest import backtest_table
+from sim.experiment.backtest import backtest_table, readings_table
 from sim.experiment.calibrate import TRIAL_SCENARIO, CalibrationResult
 from sim.experiment.calibrate import calibrate as _calibrate
 from sim.experiment.runner import RunOutput
@@ -123,6 +123,16 @@ class BacktestResult(RunResult):
         """Two tables in one: "fitted to (trial)" and "predicted (live, not fitted)", each
         figure with its published value, derived tolerance, simulated mean, CI and agreement."""
         return backtest_table(self.output, self.trial)
+
+    def readings(self, workers: int = 1) -> pd.DataFrame:
+        """Under each reading of the published figures: the calibrated inputs refitted on the
+        trial and the live figures predicted with them (runs a fit per reading)."""
+        if self.trial is None:
+            raise ValueError("readings: the backtest was run without a trial scenario")
+        out = self.output
+        return readings_table(
+            out.scenario, self.trial.scenario, out.seed, out.replications, workers=workers
+        )
 
     command = "backtest"
 

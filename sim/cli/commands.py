@@ -21,12 +21,13 @@ from sim.cli.console import (
     format_backtest,
     format_calibration,
     format_comparison,
+    format_readings,
     format_sizing,
     format_summary,
     wrap,
 )
 from sim.experiment import limits
-from sim.experiment.backtest import backtest_table
+from sim.experiment.backtest import backtest_table, readings_table
 from sim.experiment.calibrate import TRIAL_SCENARIO, calibrate
 from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
@@ -239,7 +240,12 @@ def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
     def tables(result):
         options = {"workers": args.workers, "dask": args.dask, "store": _store(args)}
         fitted_on = run(trial, result.seed, result.replications, **options)
-        return {"backtest.csv": backtest_table(result, fitted_on)}
+        out = {"backtest.csv": backtest_table(result, fitted_on)}
+        if args.readings:
+            out["readings.csv"] = readings_table(
+                result.scenario, trial, result.seed, result.replications, **options
+            )
+        return out
 
     scenario, result, out_dir, tables_, record = _simulate(
         args, argv, kind="backtests", default_reps=20, extra_tables=tables
@@ -248,6 +254,9 @@ def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
     if not quiet(args):
         print(_heading(scenario, record))
         print(format_backtest(table, result.replications))
+        if "readings.csv" in tables_:
+            print()
+            print(format_readings(tables_["readings.csv"]))
         print()
     _where(out_dir)
     return 0 if table["within_tolerance"].all() else 1

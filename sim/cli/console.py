@@ -493,3 +493,41 @@ def format_calibration(params: pd.DataFrame, residuals: pd.DataFrame, fit: Any) 
             ),
         ]
     )
+
+
+def format_readings(t: pd.DataFrame) -> str:
+    """How the fitted inputs and the live predictions change with the reading of the figures."""
+    rows = []
+    for r in t.to_dict(orient="records"):
+        fitted = "" if r["refitted"] else " (fit of the default)"
+        rows.append(
+            [
+                f"{r['reading']}{fitted}",
+                f"{number(r['sd_mean_laptop'], 2)}",
+                f"{number(r['sd_mean_tablet'], 2)}",
+                f"{number(r['sd_factor_other'], 3)}",
+                f"{number(r['fix_logit_shift'], 2, sign=True)}",
+                f"{number(r['ftf_rate_mean'], 3)}" + ("" if r["ftf_rate_agrees"] else " NO"),
+                f"{number(r['sd_share_taken_early_peak_mean'], 3)}"
+                + ("" if r["sd_share_taken_early_peak_agrees"] else " NO"),
+            ]
+        )
+    header = [
+        ("", "reading"),
+        ("laptop", "days"),
+        ("tablet", "days"),
+        ("others", "×"),
+        ("fix", "logit"),
+        ("live", "ftf"),
+        ("live", "share"),
+    ]
+    return "\n".join(
+        [
+            wrap(
+                "Under each reading: the calibrated inputs refitted on the trial (others × and fix "
+                "logit relative to the scenario's values), and the live figures predicted with "
+                "them (NO: the CI misses the published figure's rounding)"
+            ),
+            table(header, rows, labels=1, wrap_first=True),
+        ]
+    )

@@ -222,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the trial scenario the calibrated inputs were fitted on, run for the 'fitted to' "
         "table (default: the embedded met_trial_2018)",
     )
+    b.add_argument(
+        "--readings",
+        action="store_true",
+        help="also refit the calibrated inputs and predict the live figures under each other "
+        "reading of the published figures (readings.csv; a few minutes)",
+    )
     _add_reps_options(b, 20, auto=False)
     _add_execution_options(b)
     c = sub.add_parser(

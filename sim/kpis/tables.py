@@ -15,6 +15,7 @@ from sim.kpis.measure import (
     measured_windows,
     pool,
     queue_step,
+    taken,
 )
 from sim.kpis.money import programme_costs
 from sim.kpis.registry import (
@@ -22,7 +23,6 @@ from sim.kpis.registry import (
     ALL_DESKS,
     ALL_POPUPS,
     KPIS,
-    RESOLVED,
 )
 from sim.model import DESK, POPUP, ReplicationRecord
 from sim.scenario import DEVICES, Scenario
@@ -78,7 +78,7 @@ def weekly(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     for s in rec.sites:
         v = s.visits
         walkins = np.bincount((v.arrive_min // MIN_PER_WEEK).astype(int), minlength=n_weeks)
-        resolved_mask = ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+        resolved_mask = ~v.induced & taken(scenario, v.outcome)
         resolved = np.bincount(
             (v.incident_min[resolved_mask] // MIN_PER_WEEK).astype(int), minlength=n_weeks
         )
