@@ -166,6 +166,8 @@ def set_keys(scenario: Scenario, source_text: str | None, overrides: Overrides) 
         raw = tomllib.loads(source_text) if source_text is not None else None
     except tomllib.TOMLDecodeError:
         raw = None
+    if raw is not None and "base" in raw:  # the file is not the whole scenario
+        raw = None
     try:
         _, applied = resolve_overrides(
             raw if raw is not None else scenario_to_dict(scenario), pairs
@@ -176,12 +178,17 @@ def set_keys(scenario: Scenario, source_text: str | None, overrides: Overrides) 
 
 
 def register(
-    scenario: Scenario, source_text: str | None = None, overrides: Overrides = None
+    scenario: Scenario,
+    source_text: str | None = None,
+    overrides: Overrides = None,
+    base_texts: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """One row per input: key, value, unit, label, source."""
+    """One row per input: key, value, unit, label, source. `base_texts` are the texts of the
+    scenarios the file builds on (``base = …``), furthest first: their comments label what the
+    file inherits."""
     comments: dict[str, str] = {}
-    if source_text is not None:
-        _comments(tomlkit.parse(source_text), "", comments)
+    for source in (*base_texts, *([source_text] if source_text is not None else [])):
+        _comments(tomlkit.parse(source), "", comments)
     overridden = set_keys(scenario, source_text, overrides)
     values: dict[str, Any] = {}
     _flatten(scenario_to_dict(scenario), "", values)
@@ -209,7 +216,15 @@ def register(
 def register_for(
     path: Path | str | None, scenario: Scenario, overrides: Overrides = None
 ) -> pd.DataFrame:
-    from sim.scenario import default_scenario_path
+    from sim.scenario import scenario_path
+    from sim.scenario.inherit import MAX_DEPTH, base_path
 
-    text = Path(path or default_scenario_path()).read_text(encoding="utf-8")
-    return register(scenario, text, overrides)
+    file = scenario_path(path)
+    texts = [file.read_text(encoding="utf-8")]
+    for _ in range(MAX_DEPTH):  # the chain of bases (checked when the scenario was loaded)
+        base = tomllib.loads(texts[0]).get("base")
+        if base is None:
+            break
+        file = base_path(base, file.parent)
+        texts.insert(0, file.read_text(encoding="utf-8"))
+    return register(scenario, texts[-1], overrides, tuple(texts[:-1]))

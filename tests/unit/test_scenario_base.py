@@ -75,3 +75,15 @@ def test_cycle_refused_with_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "base" in err and "cycle" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_embedded_scenario_by_name_runs_and_its_register_labels_inherited_inputs(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "t"
+    args = ["run", "met_trial_2018", "--reps", "1", "--workers", "1", "--no-cache", "-q"]
+    assert main([*args, "--set", "horizon_weeks=2", "--out", str(out)]) == 0
+    reg = pd.read_csv(out / "assumptions.csv").set_index("key")
+    assert "[A]" in reg.loc["tiers.L1.fix_prob", "label"]  # from the base's comment
+    assert "[seed]" in reg.loc["sites.1.opened", "label"]  # from the trial's own
+    assert reg.loc["horizon_weeks", "label"] == "[set]"
