@@ -87,3 +87,17 @@ def test_embedded_scenario_by_name_runs_and_its_register_labels_inherited_inputs
     assert "[A]" in reg.loc["tiers.L1.fix_prob", "label"]  # from the base's comment
     assert "[seed]" in reg.loc["sites.1.opened", "label"]  # from the trial's own
     assert reg.loc["horizon_weeks", "label"] == "[set]"
+
+
+def test_an_experiment_may_sweep_a_scenario_built_on_another(tmp_path):
+    from sim.experiment.sweep import load_experiment
+    from sim.scenario.inherit import embedded_dir
+
+    trial = embedded_dir() / "met_trial_2018.toml"
+    exp = _write(
+        tmp_path / "e.toml",
+        f'name = "e"\nbase = "{trial}"\nreps = 2\n[grid]\n"sites.0.engineers" = [1, 3]\n',
+    )
+    plan = load_experiment(exp)
+    assert [s.start_date.isoformat() for s in plan.scenarios] == ["2018-11-05"] * 3
+    assert [s.sites[0].engineers for s in plan.scenarios] == [[2, 2, 2, 2, 2], 1, 3]
