@@ -17,10 +17,12 @@ from typing import Any
 from sim import analytic, report  # report: the output layer, callable as sim.report(dir)
 from sim.api import (
     BacktestResult,
+    CalibrationRun,
     RunResult,
     SizingResult,
     SweepResult,
     backtest,
+    calibrate,
     compare,
     run,
     size,
@@ -38,6 +40,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "BacktestResult",
+    "CalibrationRun",
     "RunResult",
     "Scenario",
     "ScenarioError",
@@ -48,6 +51,7 @@ __all__ = [
     "analytic",
     "analytic_estimates",
     "backtest",
+    "calibrate",
     "compare",
     "kpi_table",
     "load_scenario",

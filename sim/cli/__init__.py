@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 
-from sim.cli.commands import _backtest, _compare, _report, _run, _size, _sweep
+from sim.cli.commands import _backtest, _calibrate, _compare, _report, _run, _size, _sweep
 from sim.cli.parser import build_parser
 from sim.experiment.executors import ExecutorError
 from sim.report.run_folder import OutputError
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {
         "run": _run,
         "backtest": _backtest,
+        "calibrate": _calibrate,
         "sweep": _sweep,
         "size": _size,
         "report": _report,

@@ -10,6 +10,7 @@ command again recomputes nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 import warnings
@@ -18,15 +19,18 @@ from pathlib import Path
 from sim.cli.console import (
     WIDTH,
     format_backtest,
+    format_calibration,
     format_changes,
     format_comparison,
+    format_readings,
     format_sizing,
     format_summary,
     format_sweep_changes,
     wrap,
 )
 from sim.experiment import limits
-from sim.experiment.backtest import backtest_table
+from sim.experiment.backtest import backtest_table, readings_table
+from sim.experiment.calibrate import TRIAL_SCENARIO, calibrate
 from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
 from sim.experiment.sizing import parse_targets, recommended_toml, shortfalls, size
@@ -50,6 +54,7 @@ from sim.report.run_folder import (
     run_tables,
     write_outputs,
     write_table,
+    write_text,
 )
 from sim.scenario import (
     Scenario,
@@ -58,6 +63,7 @@ from sim.scenario import (
     load_whatif,
     override_text,
     read_toml,
+    scenario_path,
     scenario_to_dict,
     whatif_name,
 )
@@ -223,10 +229,11 @@ def file_base(path: Path | None) -> Path | str | None:
     as load_scenario takes it; None when it names none."""
     if path is None:
         return None
+    path = scenario_path(path)  # an embedded scenario may be named without its folder
     base = read_toml(path).get("base")
     if not isinstance(base, str) or not base.strip():
         return None
-    beside = Path(path).parent / base
+    beside = path.parent / base
     return beside if beside.exists() else base
 
 
@@ -311,20 +318,63 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _backtest(args: argparse.Namespace, argv: list[str] | None) -> int:
-    scenario, result, out_dir, tables, record = _simulate(
-        args,
-        argv,
-        kind="backtests",
-        default_reps=20,
-        extra_tables=lambda result: {"backtest.csv": backtest_table(result)},
+    trial = load_whatif(args.trial or TRIAL_SCENARIO)[0]
+
+    def tables(result):
+        options = {"workers": args.workers, "dask": args.dask, "store": _store(args)}
+        fitted_on = run(trial, result.seed, result.replications, **options)
+        out = {"backtest.csv": backtest_table(result, fitted_on)}
+        if args.readings:
+            out["readings.csv"] = readings_table(
+                result.scenario, trial, result.seed, result.replications, **options
+            )
+        return out
+
+    scenario, result, out_dir, tables_, record = _simulate(
+        args, argv, kind="backtests", default_reps=20, extra_tables=tables
     )
-    table = tables["backtest.csv"]
+    table = tables_["backtest.csv"]
     if not quiet(args):
         print(_heading(scenario, record))
         print(format_backtest(table, result.replications))
+        if "readings.csv" in tables_:
+            print()
+            print(format_readings(tables_["readings.csv"]))
         print()
     _where(out_dir)
     return 0 if table["within_tolerance"].all() else 1
+
+
+def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Fit the calibrated inputs on the trial; write calibration.csv (fitted values and standard
+    errors), calibration_residuals.csv, calibration.json and calibrated.toml (a fragment)."""
+    scenario, whatif = load_whatif(args.scenario or TRIAL_SCENARIO, args.overrides, args.name)
+    seed = 1 if args.seed is None else args.seed
+    reps = args.reps or 40
+    _check_work(args, [scenario], reps)
+    out_dir, options = _prepare(args, f"calibrate-{scenario.name}", "calibrations")
+    options["progress"] = False  # many short evaluations: no bar for each
+    t0 = time.perf_counter()
+    fit = calibrate(scenario, seed, reps, reading=args.ftf_reading, **options)
+    record = fit.record()
+    meta = {
+        "kind": "calibration",
+        "calibration": record,
+        **({"whatif": whatif.as_dict()} if whatif is not None else {}),
+        **provenance(time.perf_counter() - t0, argv),
+    }
+    tables = {"calibration.csv": fit.parameters(), "calibration_residuals.csv": fit.residuals()}
+    _write(out_dir, tables, meta, options["store"])
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    write_text(out_dir / "calibration.json", text)
+    fragment = fit.fragment()
+    write_text(out_dir / "calibrated.toml", fragment)
+    if not quiet(args):
+        print(f"Calibration on {scenario.name}: {record['method']}")
+        print(format_calibration(fit.parameters(), fit.residuals(), fit))
+        print()
+    _where(out_dir)
+    return 0 if fit.converged else 1
 
 
 def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:

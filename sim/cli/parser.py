@@ -215,8 +215,47 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest", help="the published outcomes beside the simulated ones, with 95%% CIs"
     )
     _add_scenario_options(b)
+    b.add_argument(
+        "--trial",
+        type=Path,
+        default=None,
+        help="the trial scenario the calibrated inputs were fitted on, run for the 'fitted to' "
+        "table (default: the embedded met_trial_2018)",
+    )
+    b.add_argument(
+        "--readings",
+        action="store_true",
+        help="also refit the calibrated inputs and predict the live figures under each other "
+        "reading of the published figures (readings.csv; a few minutes)",
+    )
     _add_reps_options(b, 20, auto=False)
     _add_execution_options(b)
+    c = sub.add_parser(
+        "calibrate",
+        help="fit the calibrated inputs on the trial scenario to the trial figures",
+    )
+    c.add_argument(
+        "scenario",
+        nargs="?",
+        type=Path,
+        help="scenario to fit on (default: the embedded trial scenario met_trial_2018)",
+    )
+    _add_set_option(c)
+    c.add_argument("--name", help="name of the what-if fitted on (default: made from --set)")
+    c.add_argument(
+        "--reps",
+        type=_whole_number(2),
+        default=None,
+        help="replications per evaluation (default 40)",
+    )
+    c.add_argument(
+        "--ftf-reading",
+        choices=("points", "relative"),
+        default="points",
+        help="read 'first time fixes have increased by 10%%' as +10 percentage points "
+        "(default) or +10 %% relative, over service_desk.ftf_rate",
+    )
+    _add_execution_options(c)
     w = sub.add_parser("sweep", help="scenarios of an experiment file, compared with its base")
     w.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
     _add_set_option(

@@ -39,6 +39,7 @@ from sim.scenario import (
     default_scenario_path,
     name_key,
     override_pairs,
+    read_scenario,
     read_toml,
     resolve_overrides,
     toml_text,
@@ -201,7 +202,7 @@ def load_experiment(path: Path | str, overrides: Overrides = None) -> SweepPlan:
     base_path = (path.parent / exp.base) if exp.base else default_scenario_path()
     if exp.base and not base_path.exists():
         raise ScenarioError(f"experiment '{path}': base scenario '{base_path}' not found")
-    base_raw = apply_overrides(read_toml(base_path), exp.set)
+    base_raw = apply_overrides(read_scenario(base_path), exp.set)
     base_raw, base_set = resolve_overrides(base_raw, overrides)
     n_grid = math.prod(len(v) for v in exp.grid.values()) if exp.grid else 0
     if len(exp.scenarios) + n_grid > MAX_SWEEP_SCENARIOS:

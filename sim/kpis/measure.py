@@ -98,7 +98,7 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     first_fn = StepFn.indicator(first)
     overtime_sum, open_days = _overtime(site, windows)
     value = _value_ingredients(site, counted, scenario)
-    share = _share_ingredients(site, rec, counted)
+    share = _share_ingredients(site, rec, counted, scenario)
     escalated_devices = (outcome == ESCALATED) & (np.asarray(v.device)[counted] != NO_DEVICE)
     money = money_ingredients(
         site,
@@ -139,29 +139,28 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     }
 
 
-def downtime_saved_days(site: SiteRecord) -> np.ndarray:
+def downtime_saved_days(site: SiteRecord, from_logged: bool = False) -> np.ndarray:
     """Per visitor: service-desk resolution time minus downtime with Tech Bars, in days.
 
     Resolved at the desk: downtime is fault → end of visit. Escalated, balked, reneged or turned
     away: the service-desk route still follows, so the time spent on the Tech Bar is lost.
+    With `from_logged` (``readings.downtime_from = "logged"``) downtime is counted from when the
+    ticket is logged — the walk-in — instead of from the fault.
     NaN while the visit is unfinished at the horizon or the category has no baseline.
     """
     v = site.visits
     outcome = np.asarray(v.outcome)
     end = np.asarray(v.end_min)
     left = np.asarray(v.left_queue_min)
-    spent_min = (
-        np.select(
-            [
-                np.isin(outcome, RESOLVED + (ESCALATED,)),
-                outcome == BALKED,
-                np.isin(outcome, (RENEGED, TURNED_AWAY)),
-            ],
-            [end, v.arrive_min, left],
-            np.nan,
-        )
-        - v.incident_min
-    )
+    spent_min = np.select(
+        [
+            np.isin(outcome, RESOLVED + (ESCALATED,)),
+            outcome == BALKED,
+            np.isin(outcome, (RENEGED, TURNED_AWAY)),
+        ],
+        [end, v.arrive_min, left],
+        np.nan,
+    ) - (v.arrive_min if from_logged else v.incident_min)
     spent_days = spent_min / MIN_PER_DAY
     saved = np.where(np.isin(outcome, RESOLVED), v.baseline_days - spent_days, -spent_days)
     return np.where(np.isnan(v.baseline_days), np.nan, saved)
@@ -171,24 +170,40 @@ def _value_ingredients(
     site: SiteRecord, counted: np.ndarray, scenario: Scenario
 ) -> ValueIngredients:
     v = site.visits
-    saved = downtime_saved_days(site)
+    readings = scenario.readings
+    saved = downtime_saved_days(site, from_logged=readings.downtime_from == "logged")
     ticket = counted & ~v.induced & ~np.isnan(saved)
+    if readings.tickets == "resolved":
+        ticket &= np.isin(np.asarray(v.outcome), RESOLVED)
     out: dict[str, float] = {"saved_days": float(saved[ticket].sum()), "tickets": int(ticket.sum())}
     for k, d in enumerate(DEVICES):
         mine = ticket & (v.device == k)
         out[f"saved_days_{d}"] = float(saved[mine].sum())
         out[f"tickets_{d}"] = int(mine.sum())
-    hours = out["saved_days"] * scenario.value.hours_lost_per_downtime_day
+    if readings.tickets != "walkins" or readings.downtime_from != "fault":  # money: every ticket
+        full = downtime_saved_days(site)
+        total = float(full[counted & ~v.induced & ~np.isnan(full)].sum())
+    else:
+        total = out["saved_days"]
+    hours = total * scenario.value.hours_lost_per_downtime_day
     out["officer_hours_saved"] = hours
     out["value_saved_gbp"] = hours * scenario.value.gbp_per_officer_hour
     return cast(ValueIngredients, out)  # per-device keys are made from DEVICES
 
 
+def taken(scenario: Scenario, outcome: Any) -> np.ndarray:
+    """Visits that count as service calls taken (``readings.share_calls``): resolved at the
+    desk, or every visit handled (resolved or escalated)."""
+    kinds = RESOLVED if scenario.readings.share_calls == "resolved" else RESOLVED + (ESCALATED,)
+    return np.isin(np.asarray(outcome), kinds)
+
+
 def _share_ingredients(
-    site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray
+    site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray, scenario: Scenario
 ) -> ShareIngredients:
     """Numerator and denominator of sd_share_taken for one catchment: its users' incidents
-    resolved at a Tech Bar (here, or at a desk they travelled to) over its users' incidents the
+    taken by a Tech Bar (here, or at a desk they travelled to; resolved, or handled, as
+    ``readings.share_calls`` says) over its users' incidents the
     service desk would have had, both by when the incident arose. Also the incidents resolved
     here (whoever's users) and the walk-ins who travelled here from another catchment."""
     index = next(i for i, r in enumerate(rec.sites) if r.name == site.name)
@@ -197,11 +212,11 @@ def _share_ingredients(
         v = (site if r.name == site.name else r).visits  # `site` may be a subset (a weekday)
         theirs = v.catchment == index
         if theirs.any():
-            resolved_sd += int((theirs & _resolved(v, rec.warmup_min)).sum())
+            resolved_sd += int((theirs & _arose(v, rec) & taken(scenario, v.outcome)).sum())
     v = site.visits
     out: ShareIngredients = {
         "resolved_sd": resolved_sd,
-        "resolved_here": int(_resolved(v, rec.warmup_min).sum()),
+        "resolved_here": int((_arose(v, rec) & np.isin(np.asarray(v.outcome), RESOLVED)).sum()),
         "walkins_travelled": int((counted & (v.catchment != index)).sum()),
         "sd_calls": 0,
         "population": 0,
@@ -214,11 +229,10 @@ def _share_ingredients(
     return out
 
 
-def _resolved(v, warmup_min: float) -> np.ndarray:
-    """Visits resolved at a Tech Bar (fixed or swapped), not induced, whose incident arose after
-    the warm-up: calls taken from the service desk."""
-    arose = v.incident_min >= warmup_min
-    return arose & ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+def _arose(v, rec: ReplicationRecord) -> np.ndarray:
+    """Visits of incidents that arose after the warm-up and would have been service-desk calls
+    (not induced)."""
+    return (v.incident_min >= rec.warmup_min) & ~v.induced
 
 
 def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
@@ -249,6 +263,8 @@ def pool(parts: list[Ingredients]) -> Ingredients:
 def force_scale(scenario: Scenario, modelled_population: int) -> float:
     """Factor from the modelled catchments' service-desk calls to the whole force's."""
     users = scenario.demand.force_users
+    if scenario.readings.share_of == "served":
+        return 1.0
     if users is None or modelled_population <= 0 or users <= modelled_population:
         return 1.0
     return users / modelled_population

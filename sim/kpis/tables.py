@@ -16,6 +16,7 @@ from sim.kpis.measure import (
     on_weekday,
     pool,
     queue_step,
+    taken,
 )
 from sim.kpis.money import programme_costs
 from sim.kpis.registry import (
@@ -23,7 +24,6 @@ from sim.kpis.registry import (
     ALL_DESKS,
     ALL_POPUPS,
     KPIS,
-    RESOLVED,
 )
 from sim.model import DESK, POPUP, ReplicationRecord
 from sim.scenario import DEVICES, Scenario
@@ -101,7 +101,7 @@ def weekly(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     by_catchment = np.zeros((len(rec.sites), n_weeks + 1), dtype=int)
     for s in rec.sites:
         v = s.visits
-        mask = ~v.induced & np.isin(np.asarray(v.outcome), RESOLVED)
+        mask = ~v.induced & taken(scenario, v.outcome)
         week = np.minimum((v.incident_min[mask] // MIN_PER_WEEK).astype(int), n_weeks)
         np.add.at(by_catchment, (v.catchment[mask], week), 1)
     for i, s in enumerate(rec.sites):

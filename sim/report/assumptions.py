@@ -7,6 +7,7 @@ the command line is labelled as such, and one the file leaves out as the model's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tomllib
@@ -219,6 +220,8 @@ def set_keys(scenario: Scenario, source_text: str | None, overrides: Overrides) 
         raw = tomllib.loads(source_text) if source_text is not None else None
     except tomllib.TOMLDecodeError:
         raw = None
+    if raw is not None and "base" in raw:  # the file is not the whole scenario
+        raw = None
     try:
         _, applied = resolve_overrides(
             raw if raw is not None else scenario_to_dict(scenario), pairs
@@ -242,21 +245,25 @@ def _shown(value: Any) -> str:
 
 
 def register(
-    scenario: Scenario, source_text: str | None = None, overrides: Overrides = None
+    scenario: Scenario,
+    source_text: str | None = None,
+    overrides: Overrides = None,
+    base_texts: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """One row per input: key, value, unit, label, source, and for a key set by an override
-    the value the scenario file gives it (file_value; blank otherwise).
+    the value the scenario file gives it (file_value; blank otherwise). `base_texts` are the
+    texts of the scenarios the file builds on (``base = …``), furthest first: their comments
+    label what the file inherits.
 
-    A key the file gives is labelled by the comment beside it (or "unlabelled" without one),
-    never "model default"; a key set by an override says by which, and what the file had."""
+    A key the file (or a base) gives is labelled by the comment beside it (or "unlabelled"
+    without one), never "model default"; a key set by an override says by which, and what the
+    file had."""
     comments: dict[str, str] = {}
     raw: dict[str, Any] = {}
-    if source_text is not None:
-        _comments(tomlkit.parse(source_text), "", comments)
-        try:
-            _flatten_all(tomllib.loads(source_text), "", raw)
-        except tomllib.TOMLDecodeError:
-            raw = {}
+    for source in (*base_texts, *([source_text] if source_text is not None else [])):
+        _comments(tomlkit.parse(source), "", comments)
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            _flatten_all(tomllib.loads(source), "", raw)
     present = set(raw)
     by_key = setters(scenario, source_text, overrides)
     overridden = list(by_key)
@@ -319,6 +326,8 @@ def setters(scenario: Scenario, source_text: str | None, overrides: Overrides) -
         raw = tomllib.loads(source_text) if source_text is not None else None
     except tomllib.TOMLDecodeError:
         raw = None
+    if raw is not None and "base" in raw:  # the file is not the whole scenario
+        raw = None
     try:
         _, applied = resolve_overrides(
             raw if raw is not None else scenario_to_dict(scenario), pairs
@@ -331,7 +340,15 @@ def setters(scenario: Scenario, source_text: str | None, overrides: Overrides) -
 def register_for(
     path: Path | str | None, scenario: Scenario, overrides: Overrides = None
 ) -> pd.DataFrame:
-    from sim.scenario import default_scenario_path
+    from sim.scenario import scenario_path
+    from sim.scenario.inherit import MAX_DEPTH, base_path
 
-    text = Path(path or default_scenario_path()).read_text(encoding="utf-8")
-    return register(scenario, text, overrides)
+    file = scenario_path(path)
+    texts = [file.read_text(encoding="utf-8")]
+    for _ in range(MAX_DEPTH):  # the chain of bases (checked when the scenario was loaded)
+        base = tomllib.loads(texts[0]).get("base")
+        if base is None:
+            break
+        file = base_path(base, file.parent)
+        texts.insert(0, file.read_text(encoding="utf-8"))
+    return register(scenario, texts[-1], overrides, tuple(texts[:-1]))

@@ -497,6 +497,15 @@ def write_file_atomically(path: Path, build: Callable[[Path], None]) -> None:
         raise
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write one text file (UTF-8) atomically."""
+
+    def build(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    write_file_atomically(path, build)
+
+
 def write_table(path: Path, table: pd.DataFrame) -> None:
     """Write one CSV atomically, its text cells safe for spreadsheets."""
     write_file_atomically(path, lambda tmp: _to_csv(table, tmp))

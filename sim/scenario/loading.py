@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from sim.scenario.errors import ScenarioError, explain
+from sim.scenario.inherit import embedded_dir, resolve_base
 from sim.scenario.keys import parse_key, set_at, split_assignment
 from sim.scenario.schema import DEFAULT_SCENARIO, Scenario
 from sim.scenario.whatif import check_name, whatif_name
@@ -72,6 +73,24 @@ def read_toml(path: Path | str) -> dict[str, Any]:
             f"file '{path}' is nested too deeply or too large to read; arrays and tables may "
             "nest a few levels, as in the embedded default"
         ) from None
+
+
+def scenario_path(path: Path | str | None) -> Path:
+    """The file of a scenario: the embedded default for None, an embedded scenario's file for
+    its bare name (``met_trial_2018``) when no such file exists here, else the path itself."""
+    if path is None:
+        return default_scenario_path()
+    path = Path(path)
+    embedded = embedded_dir() / f"{path.name}.toml"
+    if not path.suffix and not path.exists() and path.name == str(path) and embedded.is_file():
+        return embedded
+    return path
+
+
+def read_scenario(path: Path | str | None) -> dict[str, Any]:
+    """A scenario file as raw data, its ``base`` resolved (:mod:`sim.scenario.inherit`)."""
+    path = scenario_path(path)
+    return resolve_base(read_toml(path), path.parent, read_toml, (path.resolve(),))
 
 
 def parse_override(text: str | Override) -> Override:
@@ -200,7 +219,7 @@ def load_whatif(
     """The scenario as :func:`load_scenario` gives it, and — when it has overrides or a
     `name` — the what-if it is (None for the file as it is)."""
     source = str(path) if path is not None else f"embedded default '{DEFAULT_SCENARIO}'"
-    raw = read_toml(path if path is not None else default_scenario_path())
+    raw = read_scenario(path)
     data, applied = resolve_overrides(raw, overrides)
     if name is not None:
         name = check_name(name)

@@ -234,6 +234,43 @@ class Value(_Frozen):
     gbp_per_officer_hour: NonNegFloat = Field(36.51, description="cost of a productive hour, £")
 
 
+class ServiceDesk(_Frozen):
+    """The service desk the Tech Bars are compared with (not simulated: a reference)."""
+
+    ftf_rate: Probability = Field(
+        0.66,
+        description="the service desk's own first-contact resolution for incidents, the "
+        "reference for the published rise in first-time fixes",
+    )
+
+
+class Readings(_Frozen):
+    """How the KPIs comparable with the published figures read the published sentences
+    (MODEL.md §5). The defaults are the README's; the others are for the backtest's comparison."""
+
+    tickets: Literal["walkins", "resolved"] = Field(
+        "walkins",
+        description="'days quicker per ticket': over every walk-in ticket (induced demand "
+        "excluded; escalated and abandoned ones save negative time) or only those resolved at "
+        "the desk",
+    )
+    downtime_from: Literal["fault", "logged"] = Field(
+        "fault",
+        description="downtime with a Tech Bar counted from the fault (incident) or from when "
+        "the ticket is logged (the walk-in)",
+    )
+    share_calls: Literal["resolved", "handled"] = Field(
+        "resolved",
+        description="'handled up to 12 % of service calls': calls resolved at a Tech Bar, or "
+        "every Tech Bar ticket (resolved or escalated; induced demand excluded)",
+    )
+    share_of: Literal["force", "served"] = Field(
+        "force",
+        description="the share's denominator for ALL: the whole force's service calls, or those "
+        "of the catchments the modelled desks and pop-ups serve",
+    )
+
+
 MAX_DISCOUNT_RATE = 0.2  # a share a year; 3.5 (meant as per cent) is refused, not used as 350 %
 MAX_OPTIMISM_BIAS = 2.0  # +200 %: the Green Book guidance's highest upper bound (equipment)
 MAX_APPRAISAL_YEARS = 30  # the Green Book's 3.5 % applies to years 0-30; beyond, it declines
@@ -500,6 +537,8 @@ class Scenario(_Frozen):
     demand: Demand = Demand()
     stock: Stock = Stock()
     value: Value = Value()
+    service_desk: ServiceDesk = ServiceDesk()
+    readings: Readings = Readings()
     calendar: Calendar = Calendar()
     costs: Costs = Costs()
     sites: list[Site] = Field(min_length=1)

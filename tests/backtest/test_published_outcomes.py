@@ -1,13 +1,36 @@
-"""The default scenario, with its calibrated inputs, reproduces the published outcomes."""
+"""The trial scenario, with the fitted inputs, reproduces the trial figures it was fitted to; the
+live scenario, with the same inputs unchanged, predicts the live service's figures.
+
+A prediction that misses is not re-tuned away: it is marked expected-to-fail (strict, so that
+it is noticed if it starts to pass) with the reason, and the README reports it."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment.backtest import PUBLISHED, backtest_table, early_peak_share
+from sim.experiment.backtest import (
+    FITTED,
+    PREDICTED,
+    PUBLISHED,
+    backtest_table,
+    early_peak_share,
+    ftf_rise,
+)
 from sim.experiment.runner import run
 from sim.scenario import load_scenario
+
+# Predictions of the live service that the model, fitted on the trial, does not make.
+MISSES = {
+    "ftf_rate": "fitted to the trial's +10 points over the service desk's 66 %, the model's "
+    "first-time fix is about 76 % at the trial and stays so live: nothing in the model changes "
+    "between them, so the live 91–93 % is out of reach (the published figures disagree, or the "
+    "service changed after the trial)",
+    "sd_share_taken_early_peak": "with first-time fix at the trial's ~76 % instead of 92 %, fewer "
+    "walk-ins are resolved at a desk: the early-months peak share is about 10 %, under a reading "
+    "of 'up to 12 %' as a peak of 12 % (it is consistent with 'at most 12 %'); the walk-in "
+    "propensities were not refitted to hide it",
+}
 
 
 @pytest.fixture(scope="module")
@@ -15,17 +38,47 @@ def default_run():
     return run(load_scenario(), seed=7, replications=8, workers=2)
 
 
-@pytest.mark.parametrize("published", PUBLISHED, ids=[p.metric for p in PUBLISHED])
-def test_default_scenario_reproduces_published_outcome(default_run, published):
-    row = backtest_table(default_run).set_index("metric").loc[published.metric]
-    assert row["n"] == 8
-    assert (
-        published.low - published.slack
-        <= row["simulated_mean"]
-        <= (published.high + published.slack)
-    ), row.to_dict()
+@pytest.fixture(scope="module")
+def trial_run():
+    return run(load_scenario("met_trial_2018"), seed=7, replications=40, workers=2)
+
+
+@pytest.fixture(scope="module")
+def table(default_run, trial_run):
+    return backtest_table(default_run, trial_run).set_index("metric")
+
+
+def _case(p):
+    marks = [pytest.mark.xfail(strict=True, reason=MISSES[p.metric])] if p.metric in MISSES else []
+    return pytest.param(
+        p, id=f"{'fitted' if p.table == FITTED else 'predicted'}-{p.metric}", marks=marks
+    )
+
+
+@pytest.mark.parametrize("published", [_case(p) for p in PUBLISHED])
+def test_published_figure_agrees_with_the_simulation(table, published):
+    row = table.loc[published.metric]
+    assert row["table"] == published.table
+    assert row["scenario"] == ("met_trial_2018" if published.table == FITTED else "met_2019")
     # the interval is narrow enough for the comparison to mean something
-    assert row["ci_high"] - row["ci_low"] < 2 * max(published.slack, 0.01)
+    assert row["ci_high"] - row["ci_low"] < max(0.25 * published.high, 0.02), row.to_dict()
+    assert row["within_tolerance"], row.to_dict()
+
+
+def test_tolerances_are_the_published_figures_rounding():
+    tol = {p.metric: p.tolerance for p in PUBLISHED}
+    assert tol["downtime_saved_days_per_ticket"] == pytest.approx((1.85, 1.95))
+    assert tol["downtime_saved_days_per_ticket_tablet"] == pytest.approx((3.405, 3.415))
+    assert tol["ftf_rate"] == pytest.approx((0.905, 0.935))
+    assert {p.table for p in PUBLISHED} == {FITTED, PREDICTED}
+
+
+def test_first_time_fix_rise_is_a_model_output_in_both_readings(trial_run):
+    rise = ftf_rise(trial_run.kpis, 0.66)
+    rise = rise[rise.site == "ALL"].groupby("metric")["value"].mean()
+    ftf = trial_run.kpis.query("site == 'ALL' and metric == 'ftf_rate'")["value"].mean()
+    assert rise["ftf_rise_points"] == pytest.approx(ftf - 0.66)
+    assert rise["ftf_rise_relative"] == pytest.approx(ftf / 0.66 - 1)
 
 
 def test_adoption_ramp_shows_in_weekly_share(default_run):
@@ -82,5 +135,6 @@ def test_backtest_command_prints_published_beside_simulated(tmp_path, capsys):
     assert "published" in out and "95% CI" in out and "tablet" in out
     table = pd.read_csv(tmp_path / "bt" / "backtest.csv")
     assert list(table["metric"]) == [p.metric for p in PUBLISHED]
+    assert "fitted to (trial)" in out and "predicted (live, not fitted)" in out
     assert code == (0 if table["within_tolerance"].all() else 1)
     assert np.isfinite(table["simulated_mean"]).all()

@@ -112,16 +112,17 @@ def test_the_sweep_comparison_fits_100_columns(tmp_path, mmc_path, capsys):
     assert any("% points" in x for x in lines)
 
 
-def test_the_backtest_fits_100_columns_and_says_why_it_uses_the_permanent_desks(tmp_path, capsys):
+def test_the_backtest_fits_100_columns_in_a_fitted_and_a_predicted_table(tmp_path, capsys):
     code = main(["backtest", *SHORT, "--out", "bt"])
     assert code in (0, 1)
     lines = _lines(capsys)
     _fits(lines)
     assert lines[-1] == "results in bt"
     text = " ".join(lines)
-    assert "ALL_DESKS" in text and "headline figures show ALL" in text
-    sentence = text[text.index("Downtime saved is compared") : text.index("results in")].strip()
-    assert sentence.endswith(".") and sentence.count(".") == 1  # one sentence
+    assert "round to the published figure" in text
+    fitted, predicted = text.index("fitted to (trial)"), text.index("predicted (live, not fitted)")
+    assert fitted < text.index("downtime saved per tablet") < predicted
+    assert predicted < text.index("first-time fix rate")
     table_rows = [x for x in lines if x.startswith(("first-time fix", "downtime saved per"))]
     assert len(table_rows) >= 2
 
