@@ -243,6 +243,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_reps_options(z, 10, auto=False)
     _add_execution_options(z)
+    v = sub.add_parser(
+        "sensitivity",
+        help="the headline results with each ranged input at its low and high, switching "
+        "values, and (--psa) a probabilistic analysis",
+    )
+    _add_scenario_options(v)
+    v.add_argument(
+        "--ranges",
+        type=Path,
+        default=None,
+        help="the inputs' ranges, an [uncertainty] table (default: NAME.uncertainty.toml beside "
+        "the scenario; the embedded default has its own)",
+    )
+    v.add_argument(
+        "--psa",
+        type=_whole_number(2),
+        default=None,
+        metavar="N",
+        help="also sample the ranged inputs jointly: N points of a Latin hypercube",
+    )
+    v.add_argument(
+        "--psa-reps",
+        type=_whole_number(1),
+        default=2,
+        help="replications at each --psa sample (default 2; 2 or more split the spread into "
+        "input uncertainty and simulation noise)",
+    )
+    _add_reps_options(v, 10, auto=False)
+    _add_execution_options(v)
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
     r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
     _add_output_options(r)

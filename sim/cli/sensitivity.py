@@ -1,0 +1,166 @@
+"""``techbar sensitivity``: one at a time with switching values, and optionally probabilistic."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from sim.cli.commands import _check_work, _heading, _load, _prepare, _where, _write, quiet
+from sim.cli.console import WIDTH, wrap
+from sim.experiment.sensitivity import (
+    NET_BENEFIT,
+    OneAtATime,
+    Probabilistic,
+    one_at_a_time,
+    probabilistic,
+    switching_values,
+)
+from sim.report.assumptions import register_for
+from sim.report.run_folder import provenance, write_file_atomically
+from sim.scenario import ScenarioError, scenario_to_dict
+from sim.scenario.uncertainty import Range, default_ranges_path, load_ranges, resolved_data
+
+TOP = 10  # inputs shown per output in the terminal
+
+
+def ranges_table(ranges: list[Range]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "input": r.key,
+                "scale": r.scale,
+                "base_value": r.base,
+                "low": r.low,
+                "high": r.high,
+                "dist": r.dist,
+                "places": len(r.places),
+                "reason": r.reason,
+            }
+            for r in ranges
+        ]
+    )
+
+
+def tables(
+    ranges: list[Range], oat: OneAtATime, switching: pd.DataFrame, psa: Probabilistic | None
+) -> dict[str, pd.DataFrame]:
+    out = {
+        "ranges.csv": ranges_table(ranges),
+        "tornado.csv": oat.tornado(),
+        "switching.csv": switching,
+        "points.csv": oat.points(),
+    }
+    if psa is not None:
+        design = psa.design.reset_index()
+        out["psa_samples.csv"] = design.merge(psa.results, on="sample")
+        out["psa_summary.csv"] = pd.concat([psa.summary(o) for o in oat.outputs], ignore_index=True)
+        out["psa_importance.csv"] = psa.importance(NET_BENEFIT)
+    return out
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def _gbp(x: float) -> str:
+    return f"−£{-x:,.0f}" if x < 0 else f"£{x:,.0f}"
+
+
+def format_sensitivity(
+    tornado: pd.DataFrame, switching: pd.DataFrame, psa: pd.DataFrame | None, reps: int
+) -> str:
+    lines = [
+        wrap(
+            f"One at a time, paired with the base over {reps} replications (common random "
+            "numbers): each output's largest swings (high − low, with the 95% CI)."
+        )
+    ]
+    for output, t in tornado.groupby("output", sort=False):
+        lines += ["", f"{output}: base {_number(t['base_mean'].iloc[0])}"]
+        for _, r in t.head(TOP).iterrows():
+            label = r["input"] + (" ×" if r["scale"] else "")
+            ci = f"[{_number(r['swing_ci_low'])}, {_number(r['swing_ci_high'])}]"
+            text = f"  {r['rank']:>2} {label[:48]:<48} {_number(r['swing_mean']):>12} {ci}"
+            lines.append(text[:WIDTH])
+    lines += ["", "Switching values (net benefit per year at 0):"]
+    found = switching[switching["within_range"]]
+    lines += [wrap("  " + s) for s in found["sentence"]]
+    none = switching.loc[~switching["within_range"], "input"]
+    if len(none):
+        lines.append(wrap("  none within the range of: " + ", ".join(none)))
+    if psa is not None:
+        for _, p in psa[psa["output"] == NET_BENEFIT].iterrows():
+            lines += [
+                "",
+                wrap(
+                    f"Probabilistic: {p['samples']} samples × {p['replications_per_sample']} "
+                    f"replications: mean net benefit {_gbp(p['mean'])} a year, "
+                    f"{p['interval']:.0%} interval {_gbp(p['p_low'])} to {_gbp(p['p_high'])}; "
+                    f"P(net benefit > 0) = {p['p_above_target']:.0%}; "
+                    f"{p['input_share']:.0%} of the spread is input uncertainty, "
+                    f"{p['noise_share']:.0%} simulation noise."
+                ),
+            ]
+    return "\n".join(lines)
+
+
+def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
+    scenario, record = _load(args)
+    base = resolved_data(scenario)
+    path = args.ranges or default_ranges_path(args.scenario)
+    if path is None:
+        raise ScenarioError(
+            "no ranges for this scenario: give --ranges FILE (an [uncertainty] table; see "
+            "sim/scenarios/met_2019.uncertainty.toml)"
+        )
+    ranges = load_ranges(path, base)
+    seed = 1 if args.seed is None else args.seed
+    reps = args.reps or 10
+    _check_work(args, [scenario], reps)
+    out_dir, options = _prepare(args, scenario.name, "sensitivity")
+    t0 = time.perf_counter()
+    oat = one_at_a_time(base, ranges, seed, reps, **options)
+    switching = switching_values(base, oat, **options)
+    psa = None
+    if args.psa:
+        psa = probabilistic(base, ranges, args.psa, seed, args.psa_reps, **options)
+    out = tables(ranges, oat, switching, psa)
+    out["assumptions.csv"] = register_for(args.scenario, scenario, args.overrides)
+    meta = {
+        "scenario_name": scenario.name,
+        **record,
+        "ranges_file": str(path),
+        "seed": seed,
+        "replications": reps,
+        "points_one_at_a_time": 1 + 2 * len(ranges),
+        **({"psa_samples": args.psa, "psa_replications": args.psa_reps} if psa else {}),
+        **provenance(time.perf_counter() - t0, argv),
+        "scenario": scenario_to_dict(scenario),
+    }
+    _write(out_dir, out, meta, options["store"])
+    _figures(out_dir, out["tornado.csv"], psa)
+    if not quiet(args):
+        print(_heading(scenario, record))
+        print(format_sensitivity(out["tornado.csv"], switching, out.get("psa_summary.csv"), reps))
+        print()
+    _where(out_dir)
+    return 0
+
+
+def _figures(out_dir: Path, tornado: pd.DataFrame, psa: Probabilistic | None) -> None:
+    from sim.report.sensitivity_plots import figures  # plotting loads only when drawing
+
+    means = psa.sample_means(NET_BENEFIT) if psa is not None else None
+    for name, png in figures(tornado, means, NET_BENEFIT).items():
+        write_file_atomically(out_dir / name, _writer(png))
+
+
+def _writer(data: bytes) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    return write
