@@ -13,53 +13,18 @@ from sim.cli.commands import _check_work, _heading, _load, _prepare, _where, _wr
 from sim.cli.console import WIDTH, wrap
 from sim.experiment.sensitivity import (
     NET_BENEFIT,
-    OneAtATime,
     Probabilistic,
     one_at_a_time,
     probabilistic,
     switching_values,
+    tables,
 )
 from sim.report.assumptions import register_for
 from sim.report.run_folder import provenance, write_file_atomically
 from sim.scenario import ScenarioError, scenario_to_dict
-from sim.scenario.uncertainty import Range, default_ranges_path, load_ranges, resolved_data
+from sim.scenario.uncertainty import default_ranges_path, load_ranges, resolved_data
 
 TOP = 10  # inputs shown per output in the terminal
-
-
-def ranges_table(ranges: list[Range]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "input": r.key,
-                "scale": r.scale,
-                "base_value": r.base,
-                "low": r.low,
-                "high": r.high,
-                "dist": r.dist,
-                "places": len(r.places),
-                "reason": r.reason,
-            }
-            for r in ranges
-        ]
-    )
-
-
-def tables(
-    ranges: list[Range], oat: OneAtATime, switching: pd.DataFrame, psa: Probabilistic | None
-) -> dict[str, pd.DataFrame]:
-    out = {
-        "ranges.csv": ranges_table(ranges),
-        "tornado.csv": oat.tornado(),
-        "switching.csv": switching,
-        "points.csv": oat.points(),
-    }
-    if psa is not None:
-        design = psa.design.reset_index()
-        out["psa_samples.csv"] = design.merge(psa.results, on="sample")
-        out["psa_summary.csv"] = pd.concat([psa.summary(o) for o in oat.outputs], ignore_index=True)
-        out["psa_importance.csv"] = psa.importance(NET_BENEFIT)
-    return out
 
 
 def _number(x: float) -> str:

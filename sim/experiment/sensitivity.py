@@ -17,25 +17,41 @@
   global importance (first-order Sobol indices estimated by RBD-FAST, SALib, which works on a
   Latin hypercube).
 
-Every point is a scenario run through :func:`sim.experiment.runner.run_jobs`, so finished
-replications are kept in the results store (an interrupted analysis redoes only what it had not
-finished) and results do not depend on the executor or the number of workers.
+Every point is a scenario whose replications are kept in the results store under their own jobs,
+exactly as :func:`sim.experiment.runner.run_jobs` keeps them (an interrupted analysis redoes only
+what it had not finished; a point run before, by any command, is read back), on the same
+executors, so results do not depend on the executor or the number of workers. Points that
+differ only in money inputs (``costs``, ``value``: the simulation never reads them) share one
+simulation per replication and are measured once each (:func:`run_points`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from concurrent.futures import as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.stats import qmc
+from tqdm import tqdm
 
-from sim.experiment.runner import CONFIDENCE, Job, ReplicationOutput, run_jobs
-from sim.kpis import ALL
+from sim.experiment.executors import default_workers, open_executor
+from sim.experiment.runner import CONFIDENCE, ReplicationOutput, from_stored, stored_tables
+from sim.experiment.store import ResultStore, job_id
+from sim.kpis import (
+    ALL,
+    queue_by_hour,
+    replication_kpis,
+    stock_levels,
+    wait_histogram,
+    weekly,
+)
+from sim.model import run_replication
 from sim.scenario import Scenario
 from sim.scenario.uncertainty import Range, scenario_at
 
@@ -67,6 +83,105 @@ def _headline(outs: Sequence[ReplicationOutput], outputs: Sequence[str]) -> pd.D
     return wide.reindex(columns=list(outputs))
 
 
+MONEY_ONLY = ("costs", "value")  # inputs the simulation never reads: only the KPIs use them
+
+
+def simulation_key(scenario: Scenario) -> str:
+    """What determines a replication's simulated events: the scenario less its name, description
+    and money inputs. Points with the same key are simulated once and evaluated for each."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for k in ("name", "description", *MONEY_ONLY):
+        data.pop(k, None)
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def replicate_variants(
+    scenarios: tuple[Scenario, ...], seed: int, replication: int
+) -> list[ReplicationOutput]:
+    """One replication simulated once (with the first scenario) and measured with each of
+    `scenarios`, which differ only in money inputs: the same outputs as
+    :func:`~sim.experiment.runner.one_replication` of each, for the cost of one simulation."""
+    rec = run_replication(scenarios[0], seed, replication)
+    return [
+        ReplicationOutput(
+            replication=replication,
+            kpis=replication_kpis(s, rec),
+            queue_by_hour=queue_by_hour(rec),
+            weekly=weekly(s, rec),
+            waits=wait_histogram(rec),
+            stock=stock_levels(rec),
+            trace=None,
+        )
+        for s in scenarios
+    ]
+
+
+def run_points(
+    points: Sequence[Scenario],
+    seed: int,
+    reps: int,
+    workers: int | None = None,
+    dask: str | None = None,
+    store: ResultStore | None = None,
+    progress: bool = False,
+    desc: str = "points",
+) -> list[list[ReplicationOutput]]:
+    """Every point's replications 0..reps−1 at `seed`, as :func:`run_jobs` would give them
+    (each kept in and served from the results store under its own job), but points that differ
+    only in money inputs share one simulation per replication. Results do not depend on the
+    executor or the number of workers."""
+    results: list[list[ReplicationOutput | None]] = [[None] * reps for _ in points]
+    ids = [[job_id(s, seed, r) for r in range(reps)] for s in points] if store is not None else []
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(points):
+        groups.setdefault(simulation_key(s), []).append(i)
+    tasks: list[tuple[list[int], int]] = []  # (points still to do, replication)
+    for members in groups.values():
+        for r in range(reps):
+            todo = []
+            for i in members:
+                cached = None
+                if store is not None:
+                    tables = store.get(ids[i][r])
+                    cached = None if tables is None else from_stored(ids[i][r], tables)
+                if cached is None:
+                    todo.append(i)
+                else:
+                    results[i][r] = cached
+            if todo:
+                tasks.append((todo, r))
+    total = len(points) * reps
+    left = sum(len(t) for t, _ in tasks)
+    bar = tqdm(total=total, initial=total - left, desc=desc, unit="rep", disable=not progress)
+
+    def done(task: tuple[list[int], int], outs: list[ReplicationOutput]) -> None:
+        todo, r = task
+        for i, out in zip(todo, outs, strict=True):
+            if store is not None:
+                store.save(ids[i][r], stored_tables(out))
+            results[i][r] = out
+        bar.update(len(todo))
+
+    with bar:
+        if tasks:
+            n_workers = min(workers or default_workers(), len(tasks)) if dask is None else None
+            with open_executor(n_workers, dask) as pool:
+                if pool is None:
+                    for t in tasks:
+                        done(t, replicate_variants(tuple(points[i] for i in t[0]), seed, t[1]))
+                else:
+                    futures = {
+                        pool.submit(
+                            replicate_variants, tuple(points[i] for i in t[0]), seed, t[1]
+                        ): t
+                        for t in tasks
+                    }
+                    for f in as_completed(futures):
+                        done(futures[f], f.result())
+    assert all(o is not None for row in results for o in row)
+    return cast(list[list[ReplicationOutput]], results)
+
+
 def _run_points(
     points: Sequence[Scenario],
     seed: int,
@@ -76,9 +191,8 @@ def _run_points(
     run_options: dict[str, Any],
 ) -> list[pd.DataFrame]:
     """Each point's headline outputs per replication, all points in one pool of jobs."""
-    jobs = [Job(s, seed, r) for s in points for r in range(reps)]
-    outs = run_jobs(jobs, desc=desc, **run_options)
-    return [_headline(outs[i * reps : (i + 1) * reps], outputs) for i in range(len(points))]
+    outs = run_points(points, seed, reps, desc=desc, **run_options)
+    return [_headline(o, outputs) for o in outs]
 
 
 def _point_name(settings: Sequence[tuple[Range, float]]) -> str:
@@ -442,3 +556,41 @@ def probabilistic(
         df.insert(0, "sample", i)
         frames.append(df)
     return Probabilistic(list(ranges), seed, reps, design, pd.concat(frames, ignore_index=True))
+
+
+# --------------------------------------------------------------------------- output tables
+
+
+def ranges_table(ranges: list[Range]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "input": r.key,
+                "scale": r.scale,
+                "base_value": r.base,
+                "low": r.low,
+                "high": r.high,
+                "dist": r.dist,
+                "places": len(r.places),
+                "reason": r.reason,
+            }
+            for r in ranges
+        ]
+    )
+
+
+def tables(
+    ranges: list[Range], oat: OneAtATime, switching: pd.DataFrame, psa: Probabilistic | None
+) -> dict[str, pd.DataFrame]:
+    out = {
+        "ranges.csv": ranges_table(ranges),
+        "tornado.csv": oat.tornado(),
+        "switching.csv": switching,
+        "points.csv": oat.points(),
+    }
+    if psa is not None:
+        design = psa.design.reset_index()
+        out["psa_samples.csv"] = design.merge(psa.results, on="sample")
+        out["psa_summary.csv"] = pd.concat([psa.summary(o) for o in oat.outputs], ignore_index=True)
+        out["psa_importance.csv"] = psa.importance(NET_BENEFIT)
+    return out

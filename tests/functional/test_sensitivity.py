@@ -124,3 +124,49 @@ def test_cli_bad_range_exits_2_naming_the_key(tmp_path, capsys, entry, key):
     err = capsys.readouterr().err
     assert f"'{key}" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_api_sensitivity_takes_ranges_as_data_and_writes_the_folder(tmp_path):
+    import sim
+
+    result = sim.sensitivity(
+        overrides={"horizon_weeks": 1},
+        ranges={"costs.desk_gbp_per_year": {"low": 2000, "high": 15000, "reason": "t"}},
+        reps=2,
+    )
+    t = result.summary()
+    nb = t[t["output"] == NET_BENEFIT].iloc[0]
+    assert nb["swing_mean"] < 0 and nb["swing_ci_low"] == pytest.approx(nb["swing_mean"])
+    out = result.write(tmp_path / "s")
+    assert (out / "tornado.csv").exists() and (out / "switching.csv").exists()
+
+
+def test_money_variants_share_a_simulation_and_equal_their_own_replications(base, tmp_path):
+    from sim.experiment.runner import one_replication
+    from sim.experiment.sensitivity import replicate_variants, run_points, simulation_key
+    from sim.experiment.store import ResultStore
+    from sim.scenario.uncertainty import scenario_at
+
+    (r,) = check_ranges([("costs.sd_usd_per_call", {"low": 10, "high": 40, "reason": "t"})], base)
+    (p,) = check_ranges(
+        [("service.patience_min.mean", {"low": 10, "high": 60, "reason": "t"})], base
+    )
+    points = [
+        scenario_at(base, [], "b"),
+        scenario_at(base, [(r, 40.0)], "money"),
+        scenario_at(base, [(p, 10.0)], "patience"),
+    ]
+    assert simulation_key(points[0]) == simulation_key(points[1]) != simulation_key(points[2])
+    shared = replicate_variants(tuple(points[:2]), SEED, 1)
+    for s, out in zip(points[:2], shared, strict=True):
+        own = one_replication(s, SEED, 1)
+        for name in ("kpis", "queue_by_hour", "weekly", "waits", "stock"):
+            pd.testing.assert_frame_equal(getattr(out, name), getattr(own, name))
+    store = ResultStore(tmp_path / "cache")
+    one = run_points(points, SEED, 2, workers=1, store=store)
+    two = run_points(points, SEED, 2, workers=2, store=None)
+    again = run_points(points, SEED, 2, workers=1, store=store)  # all from the store
+    for a, b, c in zip(one, two, again, strict=True):
+        for x, y, z in zip(a, b, c, strict=True):
+            pd.testing.assert_frame_equal(x.kpis, y.kpis)
+            pd.testing.assert_frame_equal(x.kpis, z.kpis)
