@@ -39,6 +39,7 @@ from sim.report.assumptions import register_for
 from sim.report.run_folder import (
     check_output_dir,
     provenance,
+    run_tables,
     write_outputs,
     write_run,
     write_table,
@@ -362,7 +363,10 @@ class SensitivityResult:
             **provenance(self.wall_time_s, ["sensitivity"]),
             "scenario": scenario_to_dict(self.scenario),
         }
-        write_outputs(out, self.tables(), meta)
+        tables = self.tables()
+        if self.oat.base_run is not None:
+            tables.update(run_tables(self.oat.base_run))
+        write_outputs(out, tables, meta)
         return out
 
 

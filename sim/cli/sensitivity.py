@@ -20,7 +20,7 @@ from sim.experiment.sensitivity import (
     tables,
 )
 from sim.report.assumptions import register_for
-from sim.report.run_folder import provenance, write_file_atomically
+from sim.report.run_folder import provenance, run_tables, write_file_atomically
 from sim.scenario import ScenarioError, scenario_to_dict
 from sim.scenario.uncertainty import default_ranges_path, load_ranges, resolved_data
 
@@ -94,6 +94,8 @@ def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
     if args.psa:
         psa = probabilistic(base, ranges, args.psa, seed, args.psa_reps, **options)
     out = tables(ranges, oat, switching, psa)
+    if oat.base_run is not None:  # the base as a run folder has it: `techbar report` reads it
+        out.update(run_tables(oat.base_run))
     out["assumptions.csv"] = register_for(args.scenario, scenario, args.overrides)
     meta = {
         "scenario_name": scenario.name,

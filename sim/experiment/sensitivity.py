@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass
@@ -41,7 +42,14 @@ from scipy.stats import qmc
 from tqdm import tqdm
 
 from sim.experiment.executors import default_workers, open_executor
-from sim.experiment.runner import CONFIDENCE, ReplicationOutput, from_stored, stored_tables
+from sim.experiment.runner import (
+    CONFIDENCE,
+    ReplicationOutput,
+    RunOutput,
+    assemble,
+    from_stored,
+    stored_tables,
+)
 from sim.experiment.store import ResultStore, job_id
 from sim.kpis import (
     ALL,
@@ -213,6 +221,7 @@ class OneAtATime:
     base: pd.DataFrame  # replication × output
     low: dict[str, pd.DataFrame]  # input key → replication × output
     high: dict[str, pd.DataFrame]
+    base_run: RunOutput | None = None  # the base scenario's replications in full
 
     def tornado(self) -> pd.DataFrame:
         """One row per output and input, ordered by |swing| within each output: the means at
@@ -286,7 +295,8 @@ def one_at_a_time(
     points = [scenario_at(base, [], name)]
     for r in ranges:
         points += [scenario_at(base, [(r, x)], _point_name([(r, x)])) for x in (r.low, r.high)]
-    results = _run_points(points, seed, reps, outputs, "sensitivity: one at a time", run_options)
+    outs = run_points(points, seed, reps, desc="sensitivity: one at a time", **run_options)
+    results = [_headline(o, outputs) for o in outs]
     return OneAtATime(
         ranges=list(ranges),
         seed=seed,
@@ -295,6 +305,7 @@ def one_at_a_time(
         base=results[0],
         low={r.key: results[1 + 2 * i] for i, r in enumerate(ranges)},
         high={r.key: results[2 + 2 * i] for i, r in enumerate(ranges)},
+        base_run=assemble(points[0], seed, outs[0]),
     )
 
 
@@ -501,7 +512,9 @@ class Probabilistic:
                 ],
             }
             m = max(1, min(10, (n - 1) // 4))
-            res = rbd_fast.analyze(problem, x, y, M=m, seed=self.seed)
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # bootstraps of few samples
+                res = rbd_fast.analyze(problem, x, y, M=m, seed=self.seed)
             s1, conf = np.asarray(res["S1"], float), np.asarray(res["S1_conf"], float)
         rho = [
             float(stats.spearmanr(x[:, i], y).statistic) if np.ptp(x[:, i]) > 0 else math.nan

@@ -105,6 +105,13 @@ def test_cli_writes_tornado_switching_and_psa_tables(tmp_path):
     for name in ("tornado.csv", "switching.csv", "psa_summary.csv", "tornado_npv_gbp.png"):
         assert (out / name).exists()
     assert main(argv) == 0  # again, from the results store, into the same folder
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert 'id="sensitivity"' in page and "Switching values" in page and "P(&gt; 0)" in page
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(out / "report.xlsx").sheetnames
+    assert {"Sensitivity", "Switching values", "Uncertainty"} <= set(sheets)
 
 
 @pytest.mark.parametrize(
