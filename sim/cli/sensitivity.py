@@ -11,6 +11,7 @@ import pandas as pd
 
 from sim.cli.commands import _check_work, _heading, _load, _prepare, _where, _write, quiet
 from sim.cli.console import WIDTH, wrap
+from sim.experiment import limits
 from sim.experiment.sensitivity import (
     NET_BENEFIT,
     Probabilistic,
@@ -66,8 +67,12 @@ def format_sensitivity(
                     f"replications: mean net benefit {_gbp(p['mean'])} a year, "
                     f"{p['interval']:.0%} interval {_gbp(p['p_low'])} to {_gbp(p['p_high'])}; "
                     f"P(net benefit > 0) = {p['p_above_target']:.0%}; "
-                    f"{p['input_share']:.0%} of the spread is input uncertainty, "
-                    f"{p['noise_share']:.0%} simulation noise."
+                    + (
+                        f"{p['input_share']:.0%} of the spread is input uncertainty, "
+                        f"{p['noise_share']:.0%} simulation noise."
+                        if pd.notna(p["input_share"])
+                        else "(2 or more --psa-reps split the spread into input and noise)."
+                    )
                 ),
             ]
     return "\n".join(lines)
@@ -86,6 +91,8 @@ def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
     seed = 1 if args.seed is None else args.seed
     reps = args.reps or 10
     _check_work(args, [scenario], reps)
+    if args.psa:  # every sample's replications count against the limit on replications
+        limits.check_replications(args.psa * args.psa_reps, "--psa × --psa-reps")
     out_dir, options = _prepare(args, scenario.name, "sensitivity")
     t0 = time.perf_counter()
     oat = one_at_a_time(base, ranges, seed, reps, **options)
