@@ -257,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the scenario; the embedded default has its own)",
     )
     v.add_argument(
+        "--switch",
+        default="net_benefit_gbp_per_year=0",
+        metavar="KPI=VALUE",
+        help="switching values: where each input brings this KPI (site ALL, mean) to the value "
+        "(default net_benefit_gbp_per_year=0, the break-even; e.g. service_level=0.8)",
+    )
+    v.add_argument(
         "--psa",
         type=_whole_number(2),
         default=None,

@@ -14,12 +14,14 @@ from sim.cli.console import WIDTH, wrap
 from sim.experiment import limits
 from sim.experiment.sensitivity import (
     NET_BENEFIT,
+    OUTPUTS,
     Probabilistic,
     one_at_a_time,
     probabilistic,
     switching_values,
     tables,
 )
+from sim.experiment.sweep import known_metric
 from sim.report.assumptions import register_for
 from sim.report.run_folder import provenance, run_tables, write_file_atomically
 from sim.scenario import ScenarioError, scenario_to_dict
@@ -30,6 +32,21 @@ TOP = 10  # inputs shown per output in the terminal
 
 def _number(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def parse_switch(text: str) -> tuple[str, float]:
+    """'KPI=VALUE' → (KPI, VALUE): the output whose switching values are searched, and where."""
+    kpi, sep, raw = text.partition("=")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not sep or value != value or abs(value) == float("inf"):
+        raise ScenarioError(
+            f"--switch '{text}': expected KPI=VALUE, e.g. net_benefit_gbp_per_year=0 or "
+            "service_level=0.8"
+        )
+    return known_metric(kpi.strip()), value
 
 
 def _gbp(x: float) -> str:
@@ -52,7 +69,9 @@ def format_sensitivity(
             ci = f"[{_number(r['swing_ci_low'])}, {_number(r['swing_ci_high'])}]"
             text = f"  {r['rank']:>2} {label[:48]:<48} {_number(r['swing_mean']):>12} {ci}"
             lines.append(text[:WIDTH])
-    lines += ["", "Switching values (net benefit per year at 0):"]
+    if len(switching):
+        first = switching.iloc[0]
+        lines += ["", f"Switching values ({first['output']} at {first['target']:g}):"]
     found = switching[switching["within_range"]]
     lines += [wrap("  " + s) for s in found["sentence"]]
     none = switching.loc[~switching["within_range"], "input"]
@@ -95,8 +114,10 @@ def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
         limits.check_replications(args.psa * args.psa_reps, "--psa × --psa-reps")
     out_dir, options = _prepare(args, scenario.name, "sensitivity")
     t0 = time.perf_counter()
-    oat = one_at_a_time(base, ranges, seed, reps, **options)
-    switching = switching_values(base, oat, **options)
+    switch_on, switch_at = parse_switch(args.switch)
+    outputs = (*OUTPUTS, switch_on) if switch_on not in OUTPUTS else OUTPUTS
+    oat = one_at_a_time(base, ranges, seed, reps, outputs, **options)
+    switching = switching_values(base, oat, target=switch_at, output=switch_on, **options)
     psa = None
     if args.psa:
         psa = probabilistic(base, ranges, args.psa, seed, args.psa_reps, **options)
@@ -110,6 +131,7 @@ def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
         "ranges_file": str(path),
         "seed": seed,
         "replications": reps,
+        "switch": {"output": switch_on, "target": switch_at},
         "points_one_at_a_time": 1 + 2 * len(ranges),
         **({"psa_samples": args.psa, "psa_replications": args.psa_reps} if psa else {}),
         **provenance(time.perf_counter() - t0, argv),

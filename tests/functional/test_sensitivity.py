@@ -101,7 +101,9 @@ def test_cli_writes_tornado_switching_and_psa_tables(tmp_path):
     out = tmp_path / "s"
     argv = ["sensitivity", "--set", "horizon_weeks=1", "--ranges", str(ranges), "--reps", "2"]
     argv += ["--psa", "4", "--workers", "1", "--out", str(out), "--quiet"]
+    argv += ["--switch", "service_level=0.5"]
     assert main(argv) == 0
+    assert set(pd.read_csv(out / "switching.csv")["output"]) == {"service_level"}
     for name in ("tornado.csv", "switching.csv", "psa_summary.csv", "tornado_npv_gbp.png"):
         assert (out / name).exists()
     assert main(argv) == 0  # again, from the results store, into the same folder
@@ -177,3 +179,11 @@ def test_money_variants_share_a_simulation_and_equal_their_own_replications(base
         for x, y, z in zip(a, b, c, strict=True):
             pd.testing.assert_frame_equal(x.kpis, y.kpis)
             pd.testing.assert_frame_equal(x.kpis, z.kpis)
+
+
+@pytest.mark.parametrize("switch", ["no_such_kpi=0", "service_level", "service_level=high"])
+def test_cli_bad_switch_exits_2_naming_it(tmp_path, capsys, switch):
+    argv = ["sensitivity", "--switch", switch, "--out", str(tmp_path / "o"), "--quiet"]
+    assert main(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
