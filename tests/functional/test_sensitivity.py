@@ -187,3 +187,20 @@ def test_cli_bad_switch_exits_2_naming_it(tmp_path, capsys, switch):
     assert main(argv) == 2
     assert "Traceback" not in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_shared_simulations_are_identical_on_a_dask_cluster(base):
+    distributed = pytest.importorskip("distributed")
+    from sim.experiment.sensitivity import run_points
+    from sim.scenario.uncertainty import scenario_at
+
+    (r,) = check_ranges([("costs.sd_usd_per_call", {"low": 10, "high": 40, "reason": "t"})], base)
+    points = [scenario_at(base, [], "b"), scenario_at(base, [(r, 10.0)], "money")]
+    serial = run_points(points, SEED, 2, workers=1)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        on_dask = run_points(points, SEED, 2, dask=cluster.scheduler_address)
+    for a, b in zip(serial, on_dask, strict=True):
+        for x, y in zip(a, b, strict=True):
+            pd.testing.assert_frame_equal(x.kpis, y.kpis)
