@@ -30,9 +30,9 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
@@ -133,11 +133,17 @@ def run_points(
     store: ResultStore | None = None,
     progress: bool = False,
     desc: str = "points",
+    keep: Callable[[int, ReplicationOutput], ReplicationOutput] | None = None,
 ) -> list[list[ReplicationOutput]]:
     """Every point's replications 0..reps−1 at `seed`, as :func:`run_jobs` would give them
     (each kept in and served from the results store under its own job), but points that differ
     only in money inputs share one simulation per replication. Results do not depend on the
-    executor or the number of workers."""
+    executor or the number of workers.
+
+    `keep(point index, output)` says what of each finished replication to hold in memory (after
+    it is stored): a replication's tables are about 2 MB, so an analysis of hundreds of points
+    keeps only the rows it reads (:func:`slim`)."""
+    keep = keep or (lambda _, out: out)
     results: list[list[ReplicationOutput | None]] = [[None] * reps for _ in points]
     ids = [[job_id(s, seed, r) for r in range(reps)] for s in points] if store is not None else []
     groups: dict[str, list[int]] = {}
@@ -155,7 +161,7 @@ def run_points(
                 if cached is None:
                     todo.append(i)
                 else:
-                    results[i][r] = cached
+                    results[i][r] = keep(i, cached)
             if todo:
                 tasks.append((todo, r))
     total = len(points) * reps
@@ -167,7 +173,7 @@ def run_points(
         for i, out in zip(todo, outs, strict=True):
             if store is not None:
                 store.save(ids[i][r], stored_tables(out))
-            results[i][r] = out
+            results[i][r] = keep(i, out)
         bar.update(len(todo))
 
     with bar:
@@ -190,6 +196,16 @@ def run_points(
     return cast(list[list[ReplicationOutput]], results)
 
 
+_EMPTY = pd.DataFrame()
+
+
+def slim(out: ReplicationOutput, outputs: Sequence[str]) -> ReplicationOutput:
+    """A replication with only its all-sites rows of `outputs` (what an analysis reads)."""
+    k = out.kpis
+    rows = k[(k["site"] == ALL) & k["metric"].isin(outputs)]
+    return replace(out, kpis=rows, queue_by_hour=_EMPTY, weekly=_EMPTY, waits=_EMPTY, stock=_EMPTY)
+
+
 def _run_points(
     points: Sequence[Scenario],
     seed: int,
@@ -199,7 +215,9 @@ def _run_points(
     run_options: dict[str, Any],
 ) -> list[pd.DataFrame]:
     """Each point's headline outputs per replication, all points in one pool of jobs."""
-    outs = run_points(points, seed, reps, desc=desc, **run_options)
+    outs = run_points(
+        points, seed, reps, desc=desc, keep=lambda _, o: slim(o, outputs), **run_options
+    )
     return [_headline(o, outputs) for o in outs]
 
 
@@ -295,7 +313,14 @@ def one_at_a_time(
     points = [scenario_at(base, [], name)]
     for r in ranges:
         points += [scenario_at(base, [(r, x)], _point_name([(r, x)])) for x in (r.low, r.high)]
-    outs = run_points(points, seed, reps, desc="sensitivity: one at a time", **run_options)
+    outs = run_points(
+        points,
+        seed,
+        reps,
+        desc="sensitivity: one at a time",
+        keep=lambda i, o: o if i == 0 else slim(o, outputs),  # the base in full
+        **run_options,
+    )
     results = [_headline(o, outputs) for o in outs]
     return OneAtATime(
         ranges=list(ranges),
