@@ -11,7 +11,8 @@
   target there. Where the net benefit is linear in the input (£ per officer hour, hours lost per
   day of downtime) the first step lands on the exact root: the closed form.
 - **Probabilistic** (:func:`probabilistic`): the ranged inputs sampled jointly (a Latin
-  hypercube, ``scipy.stats.qmc``, from the seed), a few replications at each sample. It gives
+  hypercube, ``scipy.stats.qmc``, from the seed), a few replications of its own at each sample
+  (independent draws, so that the spread splits cleanly into input and noise). It gives
   the distribution of the mean net benefit, P(net benefit > 0), the share of the spread that is
   input uncertainty rather than simulation noise (from the replicated design), and each input's
   global importance (first-order Sobol indices estimated by RBD-FAST, SALib, which works on a
@@ -75,6 +76,7 @@ BASE = "base"
 MAX_SEARCH_STEPS = 12
 PSA_INTERVAL = 0.90  # the percentile interval of the net benefit's distribution
 MIN_PSA_SAMPLES_FOR_IMPORTANCE = 8
+PSA_STRIDE = 1_000_000  # sample i runs replications i × PSA_STRIDE + 0, 1, …: its own draws
 
 
 def _t_half(std: float, n: int) -> float:
@@ -134,21 +136,28 @@ def run_points(
     progress: bool = False,
     desc: str = "points",
     keep: Callable[[int, ReplicationOutput], ReplicationOutput] | None = None,
+    first: Sequence[int] | None = None,
 ) -> list[list[ReplicationOutput]]:
     """Every point's replications 0..reps−1 at `seed`, as :func:`run_jobs` would give them
     (each kept in and served from the results store under its own job), but points that differ
     only in money inputs share one simulation per replication. Results do not depend on the
-    executor or the number of workers.
+    executor or the number of workers. Point i runs replications first[i] .. first[i] + reps − 1
+    (default 0 .. reps − 1 for every point: common random numbers).
 
     `keep(point index, output)` says what of each finished replication to hold in memory (after
     it is stored): a replication's tables are about 2 MB, so an analysis of hundreds of points
     keeps only the rows it reads (:func:`slim`)."""
     keep = keep or (lambda _, out: out)
     results: list[list[ReplicationOutput | None]] = [[None] * reps for _ in points]
-    ids = [[job_id(s, seed, r) for r in range(reps)] for s in points] if store is not None else []
+    start = list(first) if first is not None else [0] * len(points)
+    ids = (
+        [[job_id(s, seed, start[i] + r) for r in range(reps)] for i, s in enumerate(points)]
+        if store is not None
+        else []
+    )
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(points):
-        groups.setdefault(simulation_key(s), []).append(i)
+        groups.setdefault(f"{start[i]}:{simulation_key(s)}", []).append(i)
     tasks: list[tuple[list[int], int]] = []  # (points still to do, replication)
     for members in groups.values():
         for r in range(reps):
@@ -182,11 +191,15 @@ def run_points(
             with open_executor(n_workers, dask) as pool:
                 if pool is None:
                     for t in tasks:
-                        done(t, replicate_variants(tuple(points[i] for i in t[0]), seed, t[1]))
+                        chosen = tuple(points[i] for i in t[0])
+                        done(t, replicate_variants(chosen, seed, start[t[0][0]] + t[1]))
                 else:
                     futures = {
                         pool.submit(
-                            replicate_variants, tuple(points[i] for i in t[0]), seed, t[1]
+                            replicate_variants,
+                            tuple(points[i] for i in t[0]),
+                            seed,
+                            start[t[0][0]] + t[1],
                         ): t
                         for t in tasks
                     }
@@ -213,11 +226,11 @@ def _run_points(
     outputs: Sequence[str],
     desc: str,
     run_options: dict[str, Any],
+    first: Sequence[int] | None = None,
 ) -> list[pd.DataFrame]:
     """Each point's headline outputs per replication, all points in one pool of jobs."""
-    outs = run_points(
-        points, seed, reps, desc=desc, keep=lambda _, o: slim(o, outputs), **run_options
-    )
+    keep = lambda _, o: slim(o, outputs)  # noqa: E731
+    outs = run_points(points, seed, reps, desc=desc, keep=keep, first=first, **run_options)
     return [_headline(o, outputs) for o in outs]
 
 
@@ -580,14 +593,21 @@ def probabilistic(
     outputs: Sequence[str] = OUTPUTS,
     **run_options: Any,
 ) -> Probabilistic:
-    """Every sample of the Latin hypercube with `reps` replications (the same seed and
-    replications at every sample: common random numbers across the samples)."""
+    """Every sample of the Latin hypercube with `reps` replications of its own: sample i runs
+    replications i × PSA_STRIDE + 0 .. reps − 1 at `seed`, so it is reproducible from (seed,
+    sample index) and its simulation noise is independent of the other samples' (which the
+    split of the spread into input uncertainty and noise assumes)."""
     design = latin_hypercube(ranges, samples, seed)
     points = [
         scenario_at(base, list(zip(ranges, row, strict=True)), f"psa sample {i}")
         for i, row in enumerate(design.itertuples(index=False, name=None))
     ]
-    results = _run_points(points, seed, reps, outputs, "sensitivity: probabilistic", run_options)
+    if reps > PSA_STRIDE:
+        raise ValueError(f"at most {PSA_STRIDE:,} replications a sample")
+    first = [i * PSA_STRIDE for i in range(len(points))]
+    results = _run_points(
+        points, seed, reps, outputs, "sensitivity: probabilistic", run_options, first
+    )
     frames = []
     for i, wide in enumerate(results):
         df = wide.reset_index()

@@ -89,6 +89,18 @@ def test_probabilistic_summary_splits_input_uncertainty_from_noise(base, ranges)
     assert s["input_share"] + s["noise_share"] == pytest.approx(1)
     imp = psa.importance()
     assert list(imp["rank"]) == [1, 2, 3] and set(imp["input"]) == {r.key for r in ranges}
+    # any sample is reproducible from (seed, sample index): its own replications
+    from sim.experiment.runner import one_replication
+    from sim.experiment.sensitivity import PSA_STRIDE
+    from sim.scenario.uncertainty import scenario_at
+
+    i = 5
+    values = list(psa.design.iloc[i])
+    alone = scenario_at(base, list(zip(ranges, values, strict=True)), "alone")
+    k = one_replication(alone, SEED, i * PSA_STRIDE + 1).kpis
+    expected = k[(k["site"] == ALL) & (k["metric"] == NET_BENEFIT)]["value"].item()
+    got = psa.results[psa.results["sample"] == i][NET_BENEFIT].iloc[1]
+    assert got == expected
 
 
 def test_cli_writes_tornado_switching_and_psa_tables(tmp_path):
