@@ -366,6 +366,8 @@ class _Search:
         x = self.lo - self.f_lo * (self.hi - self.lo) / (self.f_hi - self.f_lo)
         if not self.lo < x < self.hi or not np.isfinite(x):
             x = (self.lo + self.hi) / 2
+        if self.r.integer:  # a whole number strictly inside the bracket (wider than 1)
+            return float(min(max(round(x), self.lo + 1), self.hi - 1))
         return self.r.snap(x)
 
     def narrow(self, x: float, fx: float, xtol: float, ftol: float) -> None:

@@ -74,3 +74,17 @@ def test_a_ranges_file_without_a_reason_is_refused(raw, tmp_path):
     path.write_text('[uncertainty]\n"value.gbp_per_officer_hour" = { low = 30, high = 50 }\n')
     with pytest.raises(ScenarioError, match="value.gbp_per_officer_hour.reason"):
         load_ranges(path, raw)
+
+
+def test_a_whole_number_search_always_tries_a_new_whole_number(raw):
+    from sim.experiment.sensitivity import _Search
+
+    (r,) = _one(raw, "service.balk_queue", low=5, high=12)
+    s = _Search(r, 5.0, -1.0, 12.0, 1e-9)  # regula falsi would land on 12 itself
+    seen = []
+    while s.found is None:
+        x = s.next_x()
+        assert 5 < x < 12 and x not in seen and x.is_integer()
+        seen.append(x)
+        s.narrow(x, x - 8.5, xtol=0.0, ftol=0.0)
+    assert s.hi - s.lo <= 1 and s.lo == 8 and s.hi == 9
