@@ -37,6 +37,7 @@ from sim.scenario.loading import default_scenario_path, read_toml, validate
 from sim.scenario.schema import Scenario
 
 SUFFIX = ".uncertainty.toml"
+MAX_RANGES = 200  # inputs in one file: each is two points of a one-at-a-time analysis
 Dist = Literal["uniform", "triangular", "loguniform"]
 
 
@@ -54,7 +55,7 @@ class _File(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str = ""
-    uncertainty: dict[str, _Entry] = Field(min_length=1)
+    uncertainty: dict[str, _Entry] = Field(min_length=1, max_length=MAX_RANGES)
 
 
 class _Marker:

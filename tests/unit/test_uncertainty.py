@@ -88,3 +88,13 @@ def test_a_whole_number_search_always_tries_a_new_whole_number(raw):
         seen.append(x)
         s.narrow(x, x - 8.5, xtol=0.0, ftol=0.0)
     assert s.hi - s.lo <= 1 and s.lo == 8 and s.hi == 9
+
+
+def test_a_ranges_file_with_too_many_inputs_is_refused(raw, tmp_path):
+    from sim.scenario.uncertainty import MAX_RANGES
+
+    lines = [f'"x{i}" = {{ low = 0, high = 1, reason = "t" }}' for i in range(MAX_RANGES + 1)]
+    path = tmp_path / "r.toml"
+    path.write_text("[uncertainty]\n" + "\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError, match="uncertainty"):
+        load_ranges(path, raw)
