@@ -16,6 +16,7 @@ import warnings
 
 from sim.cli.commands import _backtest, _calibrate, _compare, _report, _run, _size, _sweep
 from sim.cli.parser import build_parser
+from sim.cli.sensitivity import _sensitivity
 from sim.experiment.executors import ExecutorError
 from sim.report.run_folder import OutputError
 from sim.scenario import ScenarioError
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "size": _size,
         "report": _report,
         "compare": _compare,
+        "sensitivity": _sensitivity,
     }
     try:
         return commands[args.command](args, argv)

@@ -301,6 +301,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="significant changes listed in the terminal (default 20)",
     )
     _add_output_options(c)
+    v = sub.add_parser(
+        "sensitivity",
+        help="the headline results with each ranged input at its low and high, switching "
+        "values, and (--psa) a probabilistic analysis",
+    )
+    _add_scenario_options(v)
+    v.add_argument(
+        "--ranges",
+        type=Path,
+        default=None,
+        help="the inputs' ranges, an [uncertainty] table (default: NAME.uncertainty.toml beside "
+        "the scenario; the embedded default has its own)",
+    )
+    v.add_argument(
+        "--switch",
+        default="net_benefit_gbp_per_year=0",
+        metavar="KPI=VALUE",
+        help="switching values: where each input brings this KPI (site ALL, mean) to the value "
+        "(default net_benefit_gbp_per_year=0, the break-even; e.g. service_level=0.8)",
+    )
+    v.add_argument(
+        "--psa",
+        type=_whole_number(2),
+        default=None,
+        metavar="N",
+        help="also sample the ranged inputs jointly: N points of a Latin hypercube",
+    )
+    v.add_argument(
+        "--psa-reps",
+        type=_whole_number(1),
+        default=2,
+        help="replications at each --psa sample (default 2; 2 or more split the spread into "
+        "input uncertainty and simulation noise)",
+    )
+    _add_reps_options(v, 10, auto=False)
+    _add_execution_options(v)
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
     r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
     _add_output_options(r)

@@ -73,8 +73,10 @@ _NOT_MODEL_FILES = (
     "experiment/backtest.py",
     "experiment/executors.py",
     "experiment/limits.py",
+    "experiment/sensitivity.py",
     "experiment/sizing.py",
     "experiment/sweep.py",
+    "scenarios/met_2019.uncertainty.toml",  # ranges for sensitivity analyses, not model inputs
 )
 
 

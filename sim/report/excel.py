@@ -47,6 +47,10 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 ("sizing", "Sizing"),
                 ("evidence", "Evidence"),
                 ("backtest", "Backtest"),
+                ("tornado", "Sensitivity"),
+                ("switching", "Switching values"),
+                ("psa_summary", "Uncertainty"),
+                ("psa_importance", "Uncertainty importance"),
                 ("replications", "Replications"),
             ):
                 if (t := run.get(name)) is not None:

@@ -33,6 +33,11 @@ def figures(run: RunFolder) -> dict[str, bytes]:
         )
     if (c := run.get("comparison")) is not None and len(c):
         out["Change in mean wait from the base"] = plots.to_png(plots.comparison_forest(c))
+    if (t := run.get("tornado")) is not None and len(t):
+        from sim.report.sensitivity_plots import tornado
+
+        for output in dict.fromkeys(t["output"]):
+            out[f"Sensitivity of {output}"] = plots.to_png(tornado(t, output))
     if (curves := sweep_staffing(run)) is not None:
         site = curves["site"].iloc[0]
         out[f"{site}: service level and utilisation against engineers"] = plots.to_png(

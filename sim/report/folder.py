@@ -124,6 +124,36 @@ TABLE_SPECS: dict[str, TableSpec] = {
         other=("published", "tolerance", "within_tolerance"),
     ),
     "assumptions": TableSpec(("key", "value", "unit", "label", "source"), (), ("key",)),
+    "tornado": TableSpec(
+        ("output", "input"),
+        (
+            "rank",
+            "low_value",
+            "high_value",
+            "base_mean",
+            "low_mean",
+            "high_mean",
+            "swing_mean",
+            "swing_ci_low",
+            "swing_ci_high",
+            "low_diff_mean",
+            "low_diff_ci_low",
+            "low_diff_ci_high",
+            "high_diff_mean",
+            "high_diff_ci_low",
+            "high_diff_ci_high",
+        ),
+        ("output", "input", "rank"),
+        key=("output", "input"),
+        other=("scale",),
+    ),
+    "switching": TableSpec(
+        ("input", "output", "sentence"), ("switching_value",), ("input",), other=("within_range",)
+    ),
+    "psa_summary": TableSpec(
+        ("output",), ("samples", "mean", "p_low", "p_high", "p_above_target"), ("output",)
+    ),
+    "psa_importance": TableSpec(("output", "input"), ("rank", "sobol_first_order"), ("input",)),
 }
 TABLES = tuple(TABLE_SPECS)
 QUOTE = "'"  # sim.report.run_folder's prefix for text a spreadsheet would run as a formula
@@ -171,6 +201,8 @@ class RunFolder:
             return "sizing"
         if "backtest" in self.tables:
             return "backtest"
+        if "tornado" in self.tables:
+            return "sensitivity"
         return "run"
 
     @property

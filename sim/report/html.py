@@ -80,6 +80,7 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
         recommendation=_records(run.get("recommendation")),
         sizing=_records(run.get("sizing")),
         backtest=_records(run.get("backtest")),
+        **sensitivity_view(run),
         kpis=kpi_table().to_dict("records"),
         scenario=scen,
         n_sites=len(scen.get("sites", [])),
@@ -224,3 +225,34 @@ def fmt(x) -> str:
         a = abs(x)
         return f"{x:,.0f}" if a >= 1000 else f"{x:.1f}" if a >= 10 else f"{x:.3f}"
     return str(x)
+
+
+SENSITIVITY_TOP = 8  # inputs shown per output in the page (all are in the workbook)
+
+
+def sensitivity_view(run: RunFolder) -> dict:
+    """The Sensitivity section: the largest swings of each output, the switching values in
+    words and the probabilistic summary (empty for a folder that has none)."""
+    t, sw, psa = run.get("tornado"), run.get("switching"), run.get("psa_summary")
+    tornado = []
+    if t is not None:
+        for output, rows in t.groupby("output", sort=False):
+            top = rows.sort_values("rank").head(SENSITIVITY_TOP)
+            tornado.append({"output": output, "rows": _records(top)})
+    sentences = [] if sw is None else [str(x) for x in sw["sentence"]]
+    uncertainty = []
+    if psa is not None:
+        for r in psa.to_dict("records"):
+            uncertainty.append(
+                {
+                    "output": r["output"],
+                    "samples": fmt(r["samples"]),
+                    "mean": fmt(r["mean"]),
+                    "interval": f"{fmt(r['p_low'])} – {fmt(r['p_high'])}",
+                    "p_above": f"{r['p_above_target']:.0%}",
+                    "input_share": "–"
+                    if pd.isna(r.get("input_share"))
+                    else f"{r['input_share']:.0%}",
+                }
+            )
+    return {"tornado": tornado, "switching": sentences, "uncertainty": uncertainty}

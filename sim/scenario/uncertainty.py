@@ -1,0 +1,271 @@
+"""Ranges on inputs: how far each uncertain input of a scenario may plausibly be from its value,
+and why. They drive the sensitivity analyses (``techbar sensitivity``).
+
+Ranges live in their own TOML file beside the scenario (``met_2019.uncertainty.toml`` for the
+embedded default; ``NAME.uncertainty.toml`` beside a scenario file ``NAME.toml``; or any file given
+with ``--ranges``), one entry per input in an ``[uncertainty]`` table, keyed as for ``--set``::
+
+    [uncertainty]
+    "value.hours_lost_per_downtime_day" = { low = 0.25, high = 4, reason = "…" }
+    "categories.*.walkin_propensity" = { scale = true, low = 0.7, high = 1.3, reason = "…" }
+
+``low`` and ``high`` bound the input; ``dist`` says how it is spread between them for the
+probabilistic analysis (``uniform``, the default; ``triangular`` with its mode at the scenario's
+value; ``loguniform``). With ``scale = true`` the bounds are factors on every value the key
+reaches (a ``*`` or filter key whose places hold different values), and the base is 1.
+
+Every range is checked against the scenario it belongs to, and a bad one is a ScenarioError
+naming its key: an unknown key, a key whose value is not a number, low above high, the
+scenario's value outside the range, a whole-number input with a fractional bound, or a bound at
+which the scenario itself is invalid (e.g. 30 hours lost in a day).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.scenario.errors import ScenarioError
+from sim.scenario.keys import set_at
+from sim.scenario.loading import default_scenario_path, read_toml, validate
+from sim.scenario.schema import Scenario
+
+SUFFIX = ".uncertainty.toml"
+MAX_RANGES = 200  # inputs in one file: each is two points of a one-at-a-time analysis
+Dist = Literal["uniform", "triangular", "loguniform"]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    low: float
+    high: float
+    reason: str = Field(min_length=1, description="why the input may lie in this range")
+    dist: Dist = "uniform"
+    scale: bool = False
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    uncertainty: dict[str, _Entry] = Field(min_length=1, max_length=MAX_RANGES)
+
+
+class _Marker:
+    """Stands in a copy of the scenario where a key reaches, to find those places."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """An uncertain input: its key (as for ``--set``), its bounds and its base (the scenario's
+    value, or 1 for a factor), the places it reaches with their values, and why."""
+
+    key: str
+    low: float
+    high: float
+    base: float
+    reason: str
+    dist: Dist = "uniform"
+    scale: bool = False
+    integer: bool = False
+    places: tuple[tuple[tuple[Any, ...], float], ...] = ()  # (path, value in the scenario)
+
+    @property
+    def label(self) -> str:
+        return f"{self.key} ×" if self.scale else self.key
+
+    def value_at(self, u: float) -> float:
+        """The input at quantile `u` (0..1) of its distribution between low and high."""
+        lo, hi = self.low, self.high
+        if self.dist == "loguniform":
+            x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+        elif self.dist == "triangular" and hi > lo:
+            c = (self.base - lo) / (hi - lo)
+            x = (
+                lo + math.sqrt(u * (hi - lo) * (self.base - lo))
+                if u < c
+                else hi - math.sqrt((1 - u) * (hi - lo) * (hi - self.base))
+            )
+        else:
+            x = lo + u * (hi - lo)
+        return self.snap(x)
+
+    def snap(self, x: float) -> float:
+        """A value the input can take: a whole number for a whole-number input."""
+        return float(round(x)) if self.integer else float(x)
+
+    def apply(self, data: dict[str, Any], x: float) -> dict[str, Any]:
+        """A copy of raw scenario data with the input at `x` (a factor on each place's value
+        when the range is a scale)."""
+        data = copy.deepcopy(data)
+        for path, value in self.places:
+            new: float | int = value * x if self.scale else x
+            if self.integer:
+                new = round(new)
+            _set_path(data, path, new)
+        return data
+
+
+def _set_path(data: Any, path: tuple[Any, ...], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        if isinstance(node, dict) and part not in node:
+            node[part] = {}
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _get_path(data: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
+    node = data
+    for part in path:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _marked(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, _Marker):
+        return [path]
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    return [p for k, v in items for p in _marked(v, (*path, k))]
+
+
+def default_ranges_path(scenario_path: Path | str | None) -> Path | None:
+    """The ranges file that goes with a scenario (None if there is none)."""
+    base = Path(scenario_path) if scenario_path is not None else default_scenario_path()
+    path = base.with_name(base.name.removesuffix(".toml") + SUFFIX)
+    return path if path.exists() else None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def load_ranges(path: Path | str, scenario_raw: dict[str, Any]) -> list[Range]:
+    """The ranges of a file, each checked against the scenario (raw data, overrides applied)."""
+    path = Path(path)
+    raw = read_toml(path)
+    try:
+        doc = _File.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(map(str, err["loc"])) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"invalid ranges ({path}): key '{key}': {msg}") from None
+    source = f"ranges ({path})"
+    return check_ranges(
+        [(k, e.model_dump()) for k, e in doc.uncertainty.items()], scenario_raw, source
+    )
+
+
+def check_ranges(
+    entries: Sequence[tuple[str, dict[str, Any]]],
+    scenario_raw: dict[str, Any],
+    source: str = "ranges",
+) -> list[Range]:
+    """Ranges from (key, {low, high, reason, dist, scale}) entries, each checked against the
+    scenario; a bad one is a ScenarioError naming its key."""
+    resolved = validate(scenario_raw, "scenario")
+    dump = resolved.model_dump(mode="json", by_alias=True, exclude_none=True)
+    out = []
+    for key, entry in entries:
+        try:
+            e = _Entry.model_validate(entry)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            at = ".".join(map(str, err["loc"]))
+            raise ScenarioError(
+                f"invalid {source}: key '{key}': {at}: {err['msg']}".replace(": : ", ": ")
+            ) from None
+        out.append(_check(key, e, scenario_raw, dump, source))
+    return out
+
+
+def _check(key: str, e: _Entry, raw: dict[str, Any], dump: dict[str, Any], source: str) -> Range:
+    def bad(why: str) -> ScenarioError:
+        return ScenarioError(f"invalid {source}: key '{key}': {why}")
+
+    probe = copy.deepcopy(dump)
+    try:
+        set_at(probe, key, _Marker())
+    except ScenarioError as exc:
+        raise bad(f"unknown input: {exc}") from None
+    paths = _marked(probe)
+    found = [_get_path(dump, p) for p in paths]
+    if not paths or not all(ok for ok, _ in found):
+        raise bad("unknown input: the scenario has no such key (keys are as for --set)")
+    values = [v for _, v in found]
+    if not all(_is_number(v) for v in values):
+        shown = next(v for v in values if not _is_number(v))
+        raise bad(f"not a number in the scenario (it is {shown!r}); a range needs a numeric input")
+    integer = all(isinstance(v, int) for v in values)
+    if e.low > e.high:
+        raise bad(f"low {e.low:g} is above high {e.high:g}")
+    if e.scale:
+        base = 1.0
+        if not e.low <= 1 <= e.high:
+            raise bad(
+                f"a factor range must include 1 (the scenario as it is); got {e.low:g}-{e.high:g}"
+            )
+    else:
+        if len({float(v) for v in values}) > 1:
+            raise bad(
+                "the places it reaches hold different values "
+                f"({', '.join(sorted({f'{v:g}' for v in values}))}); give scale = true to vary "
+                "them together by a factor"
+            )
+        base = float(values[0])
+        if not e.low <= base <= e.high:
+            raise bad(f"the scenario's value {base:g} is outside the range {e.low:g}-{e.high:g}")
+        if integer and not (float(e.low).is_integer() and float(e.high).is_integer()):
+            raise bad(f"a whole-number input needs whole-number bounds; got {e.low:g}-{e.high:g}")
+    if e.dist == "loguniform" and e.low <= 0:
+        raise bad("dist 'loguniform' needs low above 0")
+    r = Range(
+        key=key,
+        low=float(e.low),
+        high=float(e.high),
+        base=base,
+        reason=e.reason,
+        dist=e.dist,
+        scale=e.scale,
+        integer=integer,
+        places=tuple((p, float(v)) for p, v in zip(paths, values, strict=True)),
+    )
+    for side, x in (("low", r.low), ("high", r.high)):
+        try:
+            validate(r.apply(dump, x), f"with {key} at its {side} {x:g}")
+        except ScenarioError as exc:
+            raise bad(f"its {side} {x:g} makes the scenario invalid: {exc}") from None
+    return r
+
+
+def scenario_at(
+    base: dict[str, Any], settings: Sequence[tuple[Range, float]], name: str
+) -> Scenario:
+    """The scenario with each range's input at the given value, named `name`."""
+    data = base
+    for r, x in settings:
+        data = r.apply(data, x)
+    return validate({**data, "name": name}, f"sensitivity point '{name}'")
+
+
+def resolved_data(scenario: Scenario) -> dict[str, Any]:
+    """A scenario as raw data with every default filled in (what ranges apply to)."""
+    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
