@@ -24,7 +24,7 @@ from tqdm import tqdm
 from sim.experiment.executors import default_workers, open_executor
 from sim.experiment.store import JobId, ResultStore, job_id
 from sim.kpis import queue_by_hour, replication_kpis, stock_levels, wait_histogram, weekly
-from sim.model import run_replication
+from sim.model import ReplicationRecord, run_replication
 from sim.scenario import Scenario
 from sim.trace import event_log
 
@@ -85,9 +85,13 @@ class RunOutput:
 def one_replication(
     scenario: Scenario, seed: int, replication: int, trace: bool = False
 ) -> ReplicationOutput:
-    rec = run_replication(scenario, seed, replication)
+    return measured(scenario, run_replication(scenario, seed, replication), trace)
+
+
+def measured(scenario: Scenario, rec: ReplicationRecord, trace: bool = False) -> ReplicationOutput:
+    """A replication's records as its output tables, with `scenario`'s KPI formulas and inputs."""
     return ReplicationOutput(
-        replication=replication,
+        replication=rec.replication,
         kpis=replication_kpis(scenario, rec),
         queue_by_hour=queue_by_hour(rec),
         weekly=weekly(scenario, rec),

@@ -49,17 +49,11 @@ from sim.experiment.runner import (
     RunOutput,
     assemble,
     from_stored,
+    measured,
     stored_tables,
 )
 from sim.experiment.store import ResultStore, job_id
-from sim.kpis import (
-    ALL,
-    queue_by_hour,
-    replication_kpis,
-    stock_levels,
-    wait_histogram,
-    weekly,
-)
+from sim.kpis import ALL
 from sim.model import run_replication
 from sim.scenario import Scenario
 from sim.scenario.uncertainty import Range, scenario_at
@@ -112,18 +106,7 @@ def replicate_variants(
     `scenarios`, which differ only in money inputs: the same outputs as
     :func:`~sim.experiment.runner.one_replication` of each, for the cost of one simulation."""
     rec = run_replication(scenarios[0], seed, replication)
-    return [
-        ReplicationOutput(
-            replication=replication,
-            kpis=replication_kpis(s, rec),
-            queue_by_hour=queue_by_hour(rec),
-            weekly=weekly(s, rec),
-            waits=wait_histogram(rec),
-            stock=stock_levels(rec),
-            trace=None,
-        )
-        for s in scenarios
-    ]
+    return [measured(s, rec) for s in scenarios]
 
 
 def run_points(

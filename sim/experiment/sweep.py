@@ -37,6 +37,7 @@ from sim.scenario import (
     ScenarioError,
     apply_overrides,
     default_scenario_path,
+    first_problem,
     name_key,
     override_pairs,
     read_scenario,
@@ -195,10 +196,7 @@ def load_experiment(path: Path | str, overrides: Overrides = None) -> SweepPlan:
     try:
         exp = Experiment.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(map(str, err["loc"])) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ScenarioError(f"invalid experiment ({path}): key '{key}': {msg}") from None
+        raise first_problem(exc, f"experiment ({path})") from None
     base_path = (path.parent / exp.base) if exp.base else default_scenario_path()
     if exp.base and not base_path.exists():
         raise ScenarioError(f"experiment '{path}': base scenario '{base_path}' not found")

@@ -210,27 +210,6 @@ def _model_in(tp: Any) -> Any:
     return None
 
 
-def set_keys(scenario: Scenario, source_text: str | None, overrides: Overrides) -> list[str]:
-    """The plain keys the overrides set (``sites.*.open`` → sites.0.open, sites.1.open, …),
-    found by applying them again to the file they changed (or, without it, to the scenario)."""
-    pairs = override_pairs(overrides)
-    if not any(is_pattern(key) for key, _ in pairs):
-        return [key for key, _ in pairs]
-    try:
-        raw = tomllib.loads(source_text) if source_text is not None else None
-    except tomllib.TOMLDecodeError:
-        raw = None
-    if raw is not None and "base" in raw:  # the file is not the whole scenario
-        raw = None
-    try:
-        _, applied = resolve_overrides(
-            raw if raw is not None else scenario_to_dict(scenario), pairs
-        )
-    except ScenarioError:
-        return [key for key, _ in pairs]
-    return [k for a in applied for k in a.applied_to]
-
-
 def _in_file(key: str, present: set[str]) -> bool:
     """Whether the scenario file gives the key itself (a table holding it is not enough)."""
     return key in present

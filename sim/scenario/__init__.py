@@ -4,6 +4,7 @@ with overrides (``loading``); bad input is one message naming the key (``errors`
 from sim.scenario.errors import (
     ScenarioError,
     explain,
+    first_problem,
 )
 from sim.scenario.keys import is_pattern, parse_key
 from sim.scenario.loading import (
@@ -94,6 +95,7 @@ __all__ = [
     "check_name",
     "default_scenario_path",
     "explain",
+    "first_problem",
     "is_pattern",
     "load_scenario",
     "load_whatif",

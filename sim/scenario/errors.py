@@ -21,6 +21,15 @@ MAX_PROBLEMS = 6  # lines of one message; the rest are counted
 KEY = "\0"  # where a problem's key goes in its text
 
 
+def first_problem(exc: ValidationError, what: str) -> ScenarioError:
+    """A file other than a scenario (an experiment, a ranges file) that fails its model: its
+    first problem, naming the key."""
+    err = exc.errors()[0]
+    key = ".".join(map(str, err["loc"])) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    return ScenarioError(f"invalid {what}: key '{key}': {msg}")
+
+
 def explain(exc: ValidationError, data: dict[str, Any], source: str, root: type[BaseModel]) -> str:
     problems: list[tuple[str, str]] = []  # (key, text with KEY where the key goes)
     seen = set()

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.scenario.errors import ScenarioError
+from sim.scenario.errors import ScenarioError, first_problem
 from sim.scenario.keys import set_at
 from sim.scenario.loading import default_scenario_path, read_toml, validate
 from sim.scenario.schema import Scenario
@@ -164,10 +164,7 @@ def load_ranges(path: Path | str, scenario_raw: dict[str, Any]) -> list[Range]:
     try:
         doc = _File.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(map(str, err["loc"])) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ScenarioError(f"invalid ranges ({path}): key '{key}': {msg}") from None
+        raise first_problem(exc, f"ranges ({path})") from None
     source = f"ranges ({path})"
     return check_ranges(
         [(k, e.model_dump()) for k, e in doc.uncertainty.items()], scenario_raw, source
