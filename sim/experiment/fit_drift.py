@@ -36,6 +36,8 @@ FITTED = "fitted"
 HELD = "held"
 NOT_IN_FIT = "not in the fit"
 BASE_POINT = "trial at the scenario's values"
+ONE_AT_A_TIME = "one at a time"
+PROBABILISTIC = "probabilistic"
 
 
 @dataclass
@@ -195,7 +197,7 @@ def by_input(fit: TrialFit, table: pd.DataFrame | None) -> pd.DataFrame:
                         (table["input"] == key)
                         & (table["level"] == level)
                         & (table["metric"] == metric)
-                        & (table["design"] == "one at a time")
+                        & (table["design"] == ONE_AT_A_TIME)
                     ]
                     v = float(m["drift"].iloc[0]) if len(m) else math.nan
                 row[f"drift_{level}_{metric}"] = v
@@ -206,8 +208,8 @@ def by_input(fit: TrialFit, table: pd.DataFrame | None) -> pd.DataFrame:
 def sample_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per figure over the probabilistic samples: the published figure, the drift at the
     scenario's values and the 5th, 50th and 95th percentiles of the samples' drift."""
-    s = table[(table["design"] == "probabilistic") & (table["level"] == "sample")]
-    b = table[(table["design"] == "probabilistic") & (table["level"] == "base")]
+    s = table[(table["design"] == PROBABILISTIC) & (table["level"] == "sample")]
+    b = table[(table["design"] == PROBABILISTIC) & (table["level"] == "base")]
     rows = []
     for metric, g in s.groupby("metric", sort=False):
         d = g["drift"].to_numpy(dtype=float)
@@ -225,3 +227,12 @@ def sample_summary(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def fit_tables(fit: TrialFit, ranges: Sequence[Range], table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """fit_drift.csv (every point's drift), fit_by_input.csv (each input's treatment and drift at
+    its low and high) and, with a probabilistic analysis, fit_psa.csv (the samples' drift)."""
+    out = {"fit_drift.csv": table, "fit_by_input.csv": by_input(fit, table)}
+    if (table["design"] == PROBABILISTIC).any():
+        out["fit_psa.csv"] = sample_summary(table)
+    return out

@@ -614,6 +614,8 @@ def ranges_table(ranges: list[Range]) -> pd.DataFrame:
                 "low": r.low,
                 "high": r.high,
                 "dist": r.dist,
+                "logit": r.logit,
+                "se": r.se,
                 "places": len(r.places),
                 "reason": r.reason,
             }
