@@ -30,9 +30,10 @@ from sim.experiment.sensitivity import (
     probabilistic,
     switching_values,
     tables,
+    with_units,
 )
 from sim.experiment.sweep import known_metric
-from sim.report.assumptions import register_for
+from sim.report.assumptions import register_for, unit_of
 from sim.report.run_folder import provenance, run_tables, write_file_atomically
 from sim.scenario import ScenarioError, load_whatif, scenario_to_dict
 from sim.scenario.uncertainty import default_ranges_path, load_ranges, resolved_data
@@ -128,6 +129,7 @@ def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
     outputs = (*OUTPUTS, switch_on) if switch_on not in OUTPUTS else OUTPUTS
     oat = one_at_a_time(base, ranges, seed, reps, outputs, **options)
     switching = switching_values(base, oat, target=switch_at, output=switch_on, **options)
+    switching = with_units(switching, unit_of)
     fit = trial_fit(load_whatif(args.trial or TRIAL_SCENARIO)[0], ranges)
     drifts = [drift(fit, one_at_a_time_points(fit, ranges), seed, reps, ONE_AT_A_TIME, options)]
     psa = None

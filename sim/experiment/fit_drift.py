@@ -229,7 +229,9 @@ def sample_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fit_tables(fit: TrialFit, ranges: Sequence[Range], table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def fit_tables(
+    fit: TrialFit, ranges: Sequence[Range], table: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     """fit_drift.csv (every point's drift), fit_by_input.csv (each input's treatment and drift at
     its low and high) and, with a probabilistic analysis, fit_psa.csv (the samples' drift)."""
     out = {"fit_drift.csv": table, "fit_by_input.csv": by_input(fit, table)}

@@ -399,6 +399,7 @@ def switching_values(
         row: dict[str, Any] = {
             "input": r.key,
             "scale": r.scale,
+            "logit": r.logit,
             "output": output,
             "target": target,
             "base_value": r.base,
@@ -442,13 +443,21 @@ def switching_values(
 
 
 def switching_sentence(row: dict[str, Any]) -> str:
-    """The switching value in words, e.g. "net benefit per year stays above 0 unless
-    value.hours_lost_per_downtime_day is below 0.31 (it is 1; range 0.25-4)"."""
+    """The switching value in words, with the input's unit (``row["unit"]``, from the scenario
+    model: :func:`sim.report.assumptions.unit_of`) when known, e.g. "net_benefit_gbp_per_year
+    stays above 0 unless value.hours_lost_per_downtime_day is below 0.31 hours per day (19
+    minutes; it is 1 hours per day; range 0.25 to 4)"."""
     key, x, target = row["input"], row["switching_value"], row["target"]
-    what = f"{key} (a factor on its values)" if row.get("scale") else key
+    unit = str(row.get("unit") or "")
+    if row.get("scale"):
+        what, unit = f"{key} (a factor on its values)", ""
+    elif row.get("logit"):
+        what, unit = f"{key} (a shift of its values on the logit scale)", ""
+    else:
+        what = key
     good_high = row["high_mean"] > row["low_mean"]
     base_ok = row["base_mean"] >= target
-    rng = f"range {row['low_value']:g} to {row['high_value']:g}"
+    rng = f"range {row['low_value']:g} to {row['high_value']:g}" + (f" {unit}" if unit else "")
     if x is None or (isinstance(x, float) and math.isnan(x)):
         side = "above" if row["low_mean"] >= target else "below"
         return (
@@ -457,10 +466,21 @@ def switching_sentence(row: dict[str, Any]) -> str:
         )
     word = "below" if good_high else "above"
     verb = "stays above" if base_ok else "stays below"
-    return (
-        f"{row['output']} {verb} {target:g} unless {what} is {word} {x:.4g} "
-        f"(it is {row['base_value']:g}; {rng})"
-    )
+    at = f"{x:.4g} {unit}".rstrip()
+    if unit.startswith("hours") and x < 1:  # "0.31 hours per day (19 minutes)"
+        at += f" ({x * 60:.0f} minutes)"
+    now = f"{row['base_value']:g} {unit}".rstrip()
+    return f"{row['output']} {verb} {target:g} unless {what} is {word} {at} (it is {now}; {rng})"
+
+
+def with_units(switching: pd.DataFrame, unit_of: Callable[[str], str]) -> pd.DataFrame:
+    """The switching values with each input's unit (`unit_of` a key, or of the key less its
+    last part for a distribution's parameter such as ``service.patience_min.mean``) and their
+    sentences in those units."""
+    df = switching.copy()
+    df["unit"] = [unit_of(k) or unit_of(k.rsplit(".", 1)[0]) for k in df["input"]]
+    df["sentence"] = [switching_sentence(row) for row in df.to_dict("records")]
+    return df
 
 
 # --------------------------------------------------------------------------- probabilistic

@@ -216,3 +216,16 @@ def test_shared_simulations_are_identical_on_a_dask_cluster(base):
     for a, b in zip(serial, on_dask, strict=True):
         for x, y in zip(a, b, strict=True):
             pd.testing.assert_frame_equal(x.kpis, y.kpis)
+
+
+def test_switching_sentences_give_each_input_its_unit(base, ranges, oat):
+    from sim.experiment.sensitivity import with_units
+    from sim.report.assumptions import unit_of
+
+    sw = with_units(switching_values(base, oat, workers=1), unit_of).set_index("input")
+    assert sw.loc["value.gbp_per_officer_hour", "unit"] == "£ per hour"
+    assert sw.loc["service.patience_min.mean", "unit"] == "minutes"
+    hours = sw.loc["value.hours_lost_per_downtime_day"]
+    x = hours["switching_value"]
+    assert f"below {x:.4g} hours per day ({x * 60:.0f} minutes)" in hours["sentence"]
+    assert "(it is 1 hours per day;" in hours["sentence"]
