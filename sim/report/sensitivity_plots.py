@@ -68,7 +68,7 @@ def psa_histogram(means: pd.Series, output: str, target: float = 0.0) -> plt.Fig
     v = means.to_numpy(dtype=float)
     with style():
         fig, ax = plt.subplots(figsize=(8, 4))
-        bins = np.histogram_bin_edges(v, bins=min(40, max(5, len(v) // 5)))
+        bins = np.histogram_bin_edges(v, bins=min(40, max(5, len(v) // 5))).tolist()
         ax.hist(
             [v[v > target], v[v <= target]],
             bins=bins,
