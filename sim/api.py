@@ -32,6 +32,7 @@ from sim.experiment.sensitivity import (
     one_at_a_time,
     probabilistic,
     switching_values,
+    with_units,
 )
 from sim.experiment.sensitivity import tables as sensitivity_tables
 from sim.experiment.sizing import SizingOutput, Target, parse_targets, recommended_toml
@@ -43,7 +44,7 @@ from sim.experiment.sweep import (
     paired_comparison,
 )
 from sim.experiment.sweep import sweep as _sweep
-from sim.report.assumptions import register_for
+from sim.report.assumptions import register_for, unit_of
 from sim.report.run_folder import (
     check_output_dir,
     provenance,
@@ -529,6 +530,6 @@ def sensitivity(
     options: dict[str, Any] = {"workers": workers, "progress": progress, "dask": dask}
     t0 = time.perf_counter()
     oat = one_at_a_time(base, checked, seed, reps, **options)
-    switching = switching_values(base, oat, target=target, **options)
+    switching = with_units(switching_values(base, oat, target=target, **options), unit_of)
     sampled = probabilistic(base, checked, psa, seed, psa_reps, **options) if psa else None
     return SensitivityResult(s, checked, oat, switching, sampled, time.perf_counter() - t0)

@@ -335,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="replications at each --psa sample (default 2; 2 or more split the spread into "
         "input uncertainty and simulation noise)",
     )
+    v.add_argument(
+        "--trial",
+        type=Path,
+        default=None,
+        help="the trial scenario the calibrated inputs were fitted on: run at every point to "
+        "report its drift from the published trial figures (default: the embedded met_trial_2018)",
+    )
     _add_reps_options(v, 10, auto=False)
     _add_execution_options(v)
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")

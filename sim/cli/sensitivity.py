@@ -12,6 +12,16 @@ import pandas as pd
 from sim.cli.commands import _check_work, _heading, _load, _prepare, _where, _write, quiet
 from sim.cli.console import WIDTH, wrap
 from sim.experiment import limits
+from sim.experiment.calibrate import TRIAL_SCENARIO
+from sim.experiment.fit_drift import (
+    ONE_AT_A_TIME,
+    PROBABILISTIC,
+    drift,
+    fit_tables,
+    one_at_a_time_points,
+    sample_points,
+    trial_fit,
+)
 from sim.experiment.sensitivity import (
     NET_BENEFIT,
     OUTPUTS,
@@ -20,11 +30,12 @@ from sim.experiment.sensitivity import (
     probabilistic,
     switching_values,
     tables,
+    with_units,
 )
 from sim.experiment.sweep import known_metric
-from sim.report.assumptions import register_for
+from sim.report.assumptions import register_for, unit_of
 from sim.report.run_folder import provenance, run_tables, write_file_atomically
-from sim.scenario import ScenarioError, scenario_to_dict
+from sim.scenario import ScenarioError, load_whatif, scenario_to_dict
 from sim.scenario.uncertainty import default_ranges_path, load_ranges, resolved_data
 
 TOP = 10  # inputs shown per output in the terminal
@@ -118,10 +129,16 @@ def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
     outputs = (*OUTPUTS, switch_on) if switch_on not in OUTPUTS else OUTPUTS
     oat = one_at_a_time(base, ranges, seed, reps, outputs, **options)
     switching = switching_values(base, oat, target=switch_at, output=switch_on, **options)
+    switching = with_units(switching, unit_of)
+    fit = trial_fit(load_whatif(args.trial or TRIAL_SCENARIO)[0], ranges)
+    drifts = [drift(fit, one_at_a_time_points(fit, ranges), seed, reps, ONE_AT_A_TIME, options)]
     psa = None
     if args.psa:
         psa = probabilistic(base, ranges, args.psa, seed, args.psa_reps, **options)
+        points = sample_points(fit, ranges, psa.design)
+        drifts.append(drift(fit, points, seed, args.psa_reps, PROBABILISTIC, options))
     out = tables(ranges, oat, switching, psa)
+    out.update(fit_tables(fit, ranges, pd.concat(drifts, ignore_index=True)))
     if oat.base_run is not None:  # the base as a run folder has it: `techbar report` reads it
         out.update(run_tables(oat.base_run))
     out["assumptions.csv"] = register_for(args.scenario, scenario, args.overrides)
@@ -133,6 +150,7 @@ def _sensitivity(args: argparse.Namespace, argv: list[str] | None) -> int:
         "replications": reps,
         "switch": {"output": switch_on, "target": switch_at},
         "points_one_at_a_time": 1 + 2 * len(ranges),
+        "trial_fit": {"scenario": fit.trial.name, "method": "held: drift reported per point"},
         **({"psa_samples": args.psa, "psa_replications": args.psa_reps} if psa else {}),
         **provenance(time.perf_counter() - t0, argv),
         "scenario": scenario_to_dict(scenario),

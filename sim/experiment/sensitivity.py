@@ -52,8 +52,8 @@ from sim.experiment.runner import (
     measured,
     stored_tables,
 )
-from sim.experiment.store import ResultStore, job_id
-from sim.kpis import ALL
+from sim.experiment.store import JobId, ResultStore, job_id
+from sim.kpis import ALL, replication_kpis
 from sim.model import run_replication
 from sim.scenario import Scenario
 from sim.scenario.uncertainty import Range, scenario_at
@@ -100,13 +100,50 @@ def simulation_key(scenario: Scenario) -> str:
 
 
 def replicate_variants(
-    scenarios: tuple[Scenario, ...], seed: int, replication: int
+    scenarios: tuple[Scenario, ...], seed: int, replication: int, kpis_only: bool = False
 ) -> list[ReplicationOutput]:
     """One replication simulated once (with the first scenario) and measured with each of
     `scenarios`, which differ only in money inputs: the same outputs as
-    :func:`~sim.experiment.runner.one_replication` of each, for the cost of one simulation."""
+    :func:`~sim.experiment.runner.one_replication` of each, for the cost of one simulation.
+    With `kpis_only`, only the KPI table (the rest left empty): what an analysis that reads
+    only KPIs needs, without the hourly, weekly, waiting-time and stock tables."""
     rec = run_replication(scenarios[0], seed, replication)
+    if kpis_only:
+        return [kpis_output(s, rec) for s in scenarios]
     return [measured(s, rec) for s in scenarios]
+
+
+KPIS_ONLY = "+kpis only"  # marks the store entries of replications measured for their KPIs only
+
+
+def kpis_output(scenario: Scenario, rec: Any) -> ReplicationOutput:
+    """A replication's KPI table alone (the other tables empty)."""
+    return ReplicationOutput(
+        replication=rec.replication,
+        kpis=replication_kpis(scenario, rec),
+        queue_by_hour=_EMPTY,
+        weekly=_EMPTY,
+        waits=_EMPTY,
+        stock=_EMPTY,
+        trace=None,
+    )
+
+
+def _job(scenario: Scenario, seed: int, replication: int, kpis_only: bool) -> JobId:
+    """The store entry of a replication; one measured for its KPIs only is kept apart (under
+    its own key), so that a run reading the full tables never gets it."""
+    job = job_id(scenario, seed, replication)
+    return replace(job, model=job.model + KPIS_ONLY) if kpis_only else job
+
+
+def _from_store(job: JobId, tables: dict[str, pd.DataFrame], kpis_only: bool) -> Any:
+    if not kpis_only:
+        return from_stored(job, tables)
+    if set(tables) != {"kpis"} or not (tables["kpis"]["replication"] == job.replication).all():
+        return None
+    return ReplicationOutput(
+        job.replication, tables["kpis"], _EMPTY, _EMPTY, _EMPTY, _EMPTY, trace=None
+    )
 
 
 def run_points(
@@ -120,6 +157,7 @@ def run_points(
     desc: str = "points",
     keep: Callable[[int, ReplicationOutput], ReplicationOutput] | None = None,
     first: Sequence[int] | None = None,
+    kpis_only: bool = False,
 ) -> list[list[ReplicationOutput]]:
     """Every point's replications 0..reps−1 at `seed`, as :func:`run_jobs` would give them
     (each kept in and served from the results store under its own job), but points that differ
@@ -129,12 +167,16 @@ def run_points(
 
     `keep(point index, output)` says what of each finished replication to hold in memory (after
     it is stored): a replication's tables are about 2 MB, so an analysis of hundreds of points
-    keeps only the rows it reads (:func:`slim`)."""
+    keeps only the rows it reads (:func:`slim`). With `kpis_only` each replication is measured
+    for its KPIs alone (:func:`replicate_variants`) and kept so in the store."""
     keep = keep or (lambda _, out: out)
     results: list[list[ReplicationOutput | None]] = [[None] * reps for _ in points]
     start = list(first) if first is not None else [0] * len(points)
     ids = (
-        [[job_id(s, seed, start[i] + r) for r in range(reps)] for i, s in enumerate(points)]
+        [
+            [_job(s, seed, start[i] + r, kpis_only) for r in range(reps)]
+            for i, s in enumerate(points)
+        ]
         if store is not None
         else []
     )
@@ -149,7 +191,7 @@ def run_points(
                 cached = None
                 if store is not None:
                     tables = store.get(ids[i][r])
-                    cached = None if tables is None else from_stored(ids[i][r], tables)
+                    cached = None if tables is None else _from_store(ids[i][r], tables, kpis_only)
                 if cached is None:
                     todo.append(i)
                 else:
@@ -164,7 +206,7 @@ def run_points(
         todo, r = task
         for i, out in zip(todo, outs, strict=True):
             if store is not None:
-                store.save(ids[i][r], stored_tables(out))
+                store.save(ids[i][r], {"kpis": out.kpis} if kpis_only else stored_tables(out))
             results[i][r] = keep(i, out)
         bar.update(len(todo))
 
@@ -175,7 +217,8 @@ def run_points(
                 if pool is None:
                     for t in tasks:
                         chosen = tuple(points[i] for i in t[0])
-                        done(t, replicate_variants(chosen, seed, start[t[0][0]] + t[1]))
+                        rep = start[t[0][0]] + t[1]
+                        done(t, replicate_variants(chosen, seed, rep, kpis_only))
                 else:
                     futures = {
                         pool.submit(
@@ -183,6 +226,7 @@ def run_points(
                             tuple(points[i] for i in t[0]),
                             seed,
                             start[t[0][0]] + t[1],
+                            kpis_only,
                         ): t
                         for t in tasks
                     }
@@ -210,10 +254,13 @@ def _run_points(
     desc: str,
     run_options: dict[str, Any],
     first: Sequence[int] | None = None,
+    kpis_only: bool = False,
 ) -> list[pd.DataFrame]:
     """Each point's headline outputs per replication, all points in one pool of jobs."""
     keep = lambda _, o: slim(o, outputs)  # noqa: E731
-    outs = run_points(points, seed, reps, desc=desc, keep=keep, first=first, **run_options)
+    outs = run_points(
+        points, seed, reps, desc=desc, keep=keep, first=first, kpis_only=kpis_only, **run_options
+    )
     return [_headline(o, outputs) for o in outs]
 
 
@@ -399,6 +446,7 @@ def switching_values(
         row: dict[str, Any] = {
             "input": r.key,
             "scale": r.scale,
+            "logit": r.logit,
             "output": output,
             "target": target,
             "base_value": r.base,
@@ -442,13 +490,21 @@ def switching_values(
 
 
 def switching_sentence(row: dict[str, Any]) -> str:
-    """The switching value in words, e.g. "net benefit per year stays above 0 unless
-    value.hours_lost_per_downtime_day is below 0.31 (it is 1; range 0.25-4)"."""
+    """The switching value in words, with the input's unit (``row["unit"]``, from the scenario
+    model: :func:`sim.report.assumptions.unit_of`) when known, e.g. "net_benefit_gbp_per_year
+    stays above 0 unless value.hours_lost_per_downtime_day is below 0.31 hours per day (19
+    minutes; it is 1 hours per day; range 0.25 to 4)"."""
     key, x, target = row["input"], row["switching_value"], row["target"]
-    what = f"{key} (a factor on its values)" if row.get("scale") else key
+    unit = str(row.get("unit") or "")
+    if row.get("scale"):
+        what, unit = f"{key} (a factor on its values)", ""
+    elif row.get("logit"):
+        what, unit = f"{key} (a shift of its values on the logit scale)", ""
+    else:
+        what = key
     good_high = row["high_mean"] > row["low_mean"]
     base_ok = row["base_mean"] >= target
-    rng = f"range {row['low_value']:g} to {row['high_value']:g}"
+    rng = f"range {row['low_value']:g} to {row['high_value']:g}" + (f" {unit}" if unit else "")
     if x is None or (isinstance(x, float) and math.isnan(x)):
         side = "above" if row["low_mean"] >= target else "below"
         return (
@@ -457,10 +513,21 @@ def switching_sentence(row: dict[str, Any]) -> str:
         )
     word = "below" if good_high else "above"
     verb = "stays above" if base_ok else "stays below"
-    return (
-        f"{row['output']} {verb} {target:g} unless {what} is {word} {x:.4g} "
-        f"(it is {row['base_value']:g}; {rng})"
-    )
+    at = f"{x:.4g} {unit}".rstrip()
+    if unit.startswith("hours") and x < 1:  # "0.31 hours per day (19 minutes)"
+        at += f" ({x * 60:.0f} minutes)"
+    now = f"{row['base_value']:g} {unit}".rstrip()
+    return f"{row['output']} {verb} {target:g} unless {what} is {word} {at} (it is {now}; {rng})"
+
+
+def with_units(switching: pd.DataFrame, unit_of: Callable[[str], str]) -> pd.DataFrame:
+    """The switching values with each input's unit (`unit_of` a key, or of the key less its
+    last part for a distribution's parameter such as ``service.patience_min.mean``) and their
+    sentences in those units."""
+    df = switching.copy()
+    df["unit"] = [unit_of(k) or unit_of(k.rsplit(".", 1)[0]) for k in df["input"]]
+    df["sentence"] = [switching_sentence(row) for row in df.to_dict("records")]
+    return df
 
 
 # --------------------------------------------------------------------------- probabilistic
@@ -576,12 +643,15 @@ def probabilistic(
     seed: int,
     reps: int,
     outputs: Sequence[str] = OUTPUTS,
+    kpis_only: bool = True,
     **run_options: Any,
 ) -> Probabilistic:
     """Every sample of the Latin hypercube with `reps` replications of its own: sample i runs
     replications i × PSA_STRIDE + 0 .. reps − 1 at `seed`, so it is reproducible from (seed,
     sample index) and its simulation noise is independent of the other samples' (which the
-    split of the spread into input uncertainty and noise assumes)."""
+    split of the spread into input uncertainty and noise assumes). Each sample is a scenario of
+    its own that no other command runs, so its replications are measured for their KPIs only
+    (`kpis_only`; the same KPI values, about a fifth less work a replication)."""
     design = latin_hypercube(ranges, samples, seed)
     points = [
         scenario_at(base, list(zip(ranges, row, strict=True)), f"psa sample {i}")
@@ -591,7 +661,7 @@ def probabilistic(
         raise ValueError(f"at most {PSA_STRIDE:,} replications a sample")
     first = [i * PSA_STRIDE for i in range(len(points))]
     results = _run_points(
-        points, seed, reps, outputs, "sensitivity: probabilistic", run_options, first
+        points, seed, reps, outputs, "sensitivity: probabilistic", run_options, first, kpis_only
     )
     frames = []
     for i, wide in enumerate(results):
@@ -614,6 +684,8 @@ def ranges_table(ranges: list[Range]) -> pd.DataFrame:
                 "low": r.low,
                 "high": r.high,
                 "dist": r.dist,
+                "logit": r.logit,
+                "se": r.se,
                 "places": len(r.places),
                 "reason": r.reason,
             }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, kpi_table
+from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS, kpi_table
 from sim.report.folder import HEADLINE, RunFolder, results_table
 from sim.report.run_folder import write_file_atomically
 
@@ -41,6 +41,7 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 _name_headlines(xw, run, results)
                 base = results[results["scenario"] == results["scenario"].iloc[0]]
                 _chart_sheet(xw, base, desks=_desks(run))
+            _costs_sheet(xw, run)
             for name, sheet in (
                 ("comparison", "Comparison with base"),
                 ("recommendation", "Recommendation"),
@@ -51,6 +52,7 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 ("switching", "Switching values"),
                 ("psa_summary", "Uncertainty"),
                 ("psa_importance", "Uncertainty importance"),
+                ("fit_by_input", "Calibration held"),
                 ("replications", "Replications"),
             ):
                 if (t := run.get(name)) is not None:
@@ -263,3 +265,77 @@ def _scenario_sheet(xw, run: RunFolder) -> None:
         df = df.map(lambda x: json.dumps(x) if isinstance(x, list | dict) else x)
         df.to_excel(xw, sheet_name="Scenario", index=False, startrow=row + 1)
         row += len(df) + 4
+
+
+MONEY_KPIS = (
+    "engineer_days_per_year",
+    "cost_engineers_gbp_per_year",
+    "cost_desks_gbp_per_year",
+    "cost_stock_gbp_per_year",
+    "cost_escalations_gbp_per_year",
+    "cost_gbp_per_year",
+    "setup_cost_gbp",
+    "sd_calls_avoided_per_year",
+    "sd_cost_saved_gbp_per_year",
+    "value_saved_gbp_per_year",
+    "benefit_gbp_per_year",
+    "net_benefit_gbp_per_year",
+    "pv_benefits_gbp",
+    "pv_costs_gbp",
+    "npv_gbp",
+    "benefit_cost_ratio",
+)
+
+
+def costs_table(run: RunFolder) -> pd.DataFrame | None:
+    """The Costs sheet: every money input (``costs.*``, ``value.*``) with its value, unit and
+    source, then every money KPI of the base at all sites with its unit (per year, once or over
+    the appraisal period) and 95 % CI."""
+    rows: list[dict] = []
+    a = run.get("assumptions")
+    if a is not None:
+        money = a[a["key"].astype(str).str.match(r"^(costs|value)\.")]
+        for r in money.to_dict("records"):
+            rows.append(
+                {
+                    "kind": "input",
+                    "name": r["key"],
+                    "value": _number_or_text(r["value"]),
+                    "unit": r["unit"],
+                    "ci_low": None,
+                    "ci_high": None,
+                    "source": f"{r['label']} {r['source']}".strip(),
+                }
+            )
+    summary = run.base_summary()
+    if summary is not None:
+        s = summary[summary["site"] == ALL].set_index("metric")
+        for m in MONEY_KPIS:
+            if m not in s.index:
+                continue
+            r = s.loc[m]
+            title, unit = (KPIS[m].title, KPIS[m].unit) if m in KPIS else (m, "")
+            rows.append(
+                {
+                    "kind": "result (all sites, mean)",
+                    "name": title,
+                    "value": float(r["mean"]),
+                    "unit": unit,
+                    "ci_low": float(r["ci_low"]),
+                    "ci_high": float(r["ci_high"]),
+                    "source": f"{m}: the costs and value inputs above",
+                }
+            )
+    return pd.DataFrame(rows) if rows else None
+
+
+def _costs_sheet(xw, run: RunFolder) -> None:
+    if (t := costs_table(run)) is not None:
+        _table_sheet(xw, "Costs", t)
+
+
+def _number_or_text(v: object) -> object:
+    try:
+        return float(str(v))
+    except ValueError:
+        return v

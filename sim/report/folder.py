@@ -154,6 +154,15 @@ TABLE_SPECS: dict[str, TableSpec] = {
         ("output",), ("samples", "mean", "p_low", "p_high", "p_above_target"), ("output",)
     ),
     "psa_importance": TableSpec(("output", "input"), ("rank", "sobol_first_order"), ("input",)),
+    "psa_samples": TableSpec(
+        (), ("sample", "replication", "net_benefit_gbp_per_year"), ("sample",)
+    ),
+    "fit_by_input": TableSpec(("input", "trial_fit", "trial_fit_why"), (), ("input",)),
+    "fit_psa": TableSpec(
+        ("metric", "figure"),
+        ("published", "drift_at_scenario_values", "drift_p05", "drift_p50", "drift_p95"),
+        ("metric",),
+    ),
 }
 TABLES = tuple(TABLE_SPECS)
 QUOTE = "'"  # sim.report.run_folder's prefix for text a spreadsheet would run as a formula

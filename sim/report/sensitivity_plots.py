@@ -62,6 +62,32 @@ def psa_cdf(means: pd.Series, output: str, target: float = 0.0) -> plt.Figure:
     return fig
 
 
+def psa_histogram(means: pd.Series, output: str, target: float = 0.0) -> plt.Figure:
+    """The distribution of the output's mean over the probabilistic samples, as a histogram,
+    the samples above the target in one colour and those at or below it in another."""
+    v = means.to_numpy(dtype=float)
+    with style():
+        fig, ax = plt.subplots(figsize=(8, 4))
+        bins = np.histogram_bin_edges(v, bins=min(40, max(5, len(v) // 5))).tolist()
+        ax.hist(
+            [v[v > target], v[v <= target]],
+            bins=bins,
+            stacked=True,
+            color=["#4c72b0", "#c44e52"],
+            label=[f"> {target:g}", f"≤ {target:g}"],
+        )
+        ax.axvline(target, color="black", lw=1)
+        p = float((v > target).mean()) if len(v) else float("nan")
+        ax.set(
+            title=f"{output} over {len(v)} samples: P(> {target:g}) = {p:.0%}",
+            xlabel=output,
+            ylabel="samples",
+        )
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+    return fig
+
+
 def figures(tornado_table: pd.DataFrame, psa_means: pd.Series | None, output: str) -> dict:
     """File name → PNG bytes."""
     out = {

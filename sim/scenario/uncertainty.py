@@ -11,8 +11,23 @@ with ``--ranges``), one entry per input in an ``[uncertainty]`` table, keyed as 
 
 ``low`` and ``high`` bound the input; ``dist`` says how it is spread between them for the
 probabilistic analysis (``uniform``, the default; ``triangular`` with its mode at the scenario's
-value; ``loguniform``). With ``scale = true`` the bounds are factors on every value the key
-reaches (a ``*`` or filter key whose places hold different values), and the base is 1.
+value; ``loguniform``; ``normal``, centred on the scenario's value with standard deviation
+``se``, cut at the bounds). With ``scale = true`` the bounds are factors on every value the key
+reaches (a ``*`` or filter key whose places hold different values), and the base is 1; with
+``logit = true`` they are shifts of every value (each a probability) on the logit scale, and the
+base is 0. ``with = [KEY, …]`` makes the same value, factor or shift reach those keys' places too
+(one input spread over places no single key reaches, e.g. a common factor fitted on some
+categories).
+
+A fitted input (``techbar calibrate``) gives its standard error instead of bounds::
+
+    "categories.laptop.sd_resolution_days.mean" = { se = 0.023, reason = "…" }
+
+which means ``dist = "normal"`` with that standard deviation, between the scenario's value ±
+``SE_BOUNDS`` standard errors (unless ``low`` and ``high`` are given).
+
+When a point sets several inputs that reach the same place, values are set first and then
+factors and shifts apply to what is there, so a fitted value's range and a factor on it compose.
 
 Every range is checked against the scenario it belongs to, and a bad one is a ScenarioError
 naming its key: an unknown key, a key whose value is not a number, low above high, the
@@ -27,6 +42,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,17 +54,23 @@ from sim.scenario.schema import Scenario
 
 SUFFIX = ".uncertainty.toml"
 MAX_RANGES = 200  # inputs in one file: each is two points of a one-at-a-time analysis
-Dist = Literal["uniform", "triangular", "loguniform"]
+SE_BOUNDS = 2.0  # a fitted input's range: its value ± this many standard errors
+Dist = Literal["uniform", "triangular", "loguniform", "normal"]
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
 
-    low: float
-    high: float
+    low: float | None = None
+    high: float | None = None
     reason: str = Field(min_length=1, description="why the input may lie in this range")
-    dist: Dist = "uniform"
+    dist: Dist | None = None
     scale: bool = False
+    logit: bool = False
+    se: float | None = Field(None, gt=0, description="standard error of a fitted input")
+    also: tuple[str, ...] = Field((), alias="with", description="more keys the input reaches")
 
 
 class _File(BaseModel):
@@ -65,7 +87,8 @@ class _Marker:
 @dataclass(frozen=True)
 class Range:
     """An uncertain input: its key (as for ``--set``), its bounds and its base (the scenario's
-    value, or 1 for a factor), the places it reaches with their values, and why."""
+    value, 1 for a factor, 0 for a logit shift), the places it reaches with their values, and
+    why; `entry` is the ranges file's entry as written (to check it against another scenario)."""
 
     key: str
     low: float
@@ -76,16 +99,28 @@ class Range:
     scale: bool = False
     integer: bool = False
     places: tuple[tuple[tuple[Any, ...], float], ...] = ()  # (path, value in the scenario)
+    logit: bool = False
+    se: float | None = None
+    entry: tuple[tuple[str, Any], ...] = ()
 
     @property
     def label(self) -> str:
-        return f"{self.key} ×" if self.scale else self.key
+        return f"{self.key} ×" if self.scale else f"{self.key} +logit" if self.logit else self.key
+
+    @property
+    def relative(self) -> bool:
+        """Whether the input acts on the values already in place (a factor or a shift)."""
+        return self.scale or self.logit
 
     def value_at(self, u: float) -> float:
         """The input at quantile `u` (0..1) of its distribution between low and high."""
         lo, hi = self.low, self.high
         if self.dist == "loguniform":
             x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+        elif self.dist == "normal" and self.se is not None and hi > lo:
+            n = NormalDist(self.base, self.se)
+            a, b = n.cdf(lo), n.cdf(hi)
+            x = min(max(n.inv_cdf(min(max(a + u * (b - a), 1e-12), 1 - 1e-12)), lo), hi)
         elif self.dist == "triangular" and hi > lo:
             c = (self.base - lo) / (hi - lo)
             x = (
@@ -102,15 +137,29 @@ class Range:
         return float(round(x)) if self.integer else float(x)
 
     def apply(self, data: dict[str, Any], x: float) -> dict[str, Any]:
-        """A copy of raw scenario data with the input at `x` (a factor on each place's value
-        when the range is a scale)."""
+        """A copy of raw scenario data with the input at `x`: a factor on (or, with `logit`, a
+        shift on the logit scale of) each place's value as it is in `data`."""
         data = copy.deepcopy(data)
         for path, value in self.places:
-            new: float | int = value * x if self.scale else x
+            ok, current = _get_path(data, path)
+            now = float(current) if ok and _is_number(current) else value
+            new: float | int = x
+            if self.scale:
+                new = now * x
+            elif self.logit:
+                new = _expit(_logit(now) + x)
             if self.integer:
                 new = round(new)
             _set_path(data, path, new)
         return data
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
 
 
 def _set_path(data: Any, path: tuple[Any, ...], value: Any) -> None:
@@ -167,7 +216,12 @@ def load_ranges(path: Path | str, scenario_raw: dict[str, Any]) -> list[Range]:
         raise first_problem(exc, f"ranges ({path})") from None
     source = f"ranges ({path})"
     return check_ranges(
-        [(k, e.model_dump()) for k, e in doc.uncertainty.items()], scenario_raw, source
+        [
+            (k, e.model_dump(by_alias=True, exclude_defaults=True))
+            for k, e in doc.uncertainty.items()
+        ],
+        scenario_raw,
+        source,
     )
 
 
@@ -198,12 +252,14 @@ def _check(key: str, e: _Entry, raw: dict[str, Any], dump: dict[str, Any], sourc
     def bad(why: str) -> ScenarioError:
         return ScenarioError(f"invalid {source}: key '{key}': {why}")
 
-    probe = copy.deepcopy(dump)
-    try:
-        set_at(probe, key, _Marker())
-    except ScenarioError as exc:
-        raise bad(f"unknown input: {exc}") from None
-    paths = _marked(probe)
+    paths: list[tuple[Any, ...]] = []
+    for k in (key, *e.also):
+        probe = copy.deepcopy(dump)
+        try:
+            set_at(probe, k, _Marker())
+        except ScenarioError as exc:
+            raise bad(f"unknown input: {exc}") from None
+        paths += [p for p in _marked(probe) if p not in paths]
     found = [_get_path(dump, p) for p in paths]
     if not paths or not all(ok for ok, _ in found):
         raise bad("unknown input: the scenario has no such key (keys are as for --set)")
@@ -212,14 +268,12 @@ def _check(key: str, e: _Entry, raw: dict[str, Any], dump: dict[str, Any], sourc
         shown = next(v for v in values if not _is_number(v))
         raise bad(f"not a number in the scenario (it is {shown!r}); a range needs a numeric input")
     integer = all(isinstance(v, int) for v in values)
-    if e.low > e.high:
-        raise bad(f"low {e.low:g} is above high {e.high:g}")
-    if e.scale:
-        base = 1.0
-        if not e.low <= 1 <= e.high:
-            raise bad(
-                f"a factor range must include 1 (the scenario as it is); got {e.low:g}-{e.high:g}"
-            )
+    if e.scale and e.logit:
+        raise bad("give scale = true or logit = true, not both")
+    if e.logit and not all(0 < v < 1 for v in values):
+        raise bad("logit = true needs every value it reaches strictly between 0 and 1")
+    if e.scale or e.logit:
+        base = 1.0 if e.scale else 0.0
     else:
         if len({float(v) for v in values}) > 1:
             raise bad(
@@ -228,22 +282,41 @@ def _check(key: str, e: _Entry, raw: dict[str, Any], dump: dict[str, Any], sourc
                 "them together by a factor"
             )
         base = float(values[0])
-        if not e.low <= base <= e.high:
-            raise bad(f"the scenario's value {base:g} is outside the range {e.low:g}-{e.high:g}")
-        if integer and not (float(e.low).is_integer() and float(e.high).is_integer()):
-            raise bad(f"a whole-number input needs whole-number bounds; got {e.low:g}-{e.high:g}")
-    if e.dist == "loguniform" and e.low <= 0:
+    if e.se is None and (e.low is None or e.high is None):
+        raise bad("give low and high (or se, the standard error of a fitted input)")
+    low = e.low if e.low is not None else base - SE_BOUNDS * (e.se or 0)
+    high = e.high if e.high is not None else base + SE_BOUNDS * (e.se or 0)
+    dist = e.dist or ("normal" if e.se is not None else "uniform")
+    if dist == "normal" and e.se is None:
+        raise bad("dist 'normal' needs se, its standard deviation")
+    if low > high:
+        raise bad(f"low {low:g} is above high {high:g}")
+    if e.scale and not low <= 1 <= high:
+        raise bad(f"a factor range must include 1 (the scenario as it is); got {low:g}-{high:g}")
+    if e.logit and not low <= 0 <= high:
+        raise bad(
+            f"a logit shift's range must include 0 (the scenario as it is); got {low:g}-{high:g}"
+        )
+    if not low <= base <= high:
+        raise bad(f"the scenario's value {base:g} is outside the range {low:g}-{high:g}")
+    whole = float(low).is_integer() and float(high).is_integer()
+    if integer and not (e.scale or e.logit) and not whole:
+        raise bad(f"a whole-number input needs whole-number bounds; got {low:g}-{high:g}")
+    if dist == "loguniform" and low <= 0:
         raise bad("dist 'loguniform' needs low above 0")
     r = Range(
         key=key,
-        low=float(e.low),
-        high=float(e.high),
+        low=float(low),
+        high=float(high),
         base=base,
         reason=e.reason,
-        dist=e.dist,
+        dist=dist,
         scale=e.scale,
         integer=integer,
         places=tuple((p, float(v)) for p, v in zip(paths, values, strict=True)),
+        logit=e.logit,
+        se=e.se,
+        entry=tuple(e.model_dump(by_alias=True, exclude_defaults=True).items()),
     )
     for side, x in (("low", r.low), ("high", r.high)):
         try:
@@ -258,7 +331,7 @@ def scenario_at(
 ) -> Scenario:
     """The scenario with each range's input at the given value, named `name`."""
     data = base
-    for r, x in settings:
+    for r, x in sorted(settings, key=lambda s: s[0].relative):  # values first, then factors
         data = r.apply(data, x)
     return validate({**data, "name": name}, f"sensitivity point '{name}'")
 

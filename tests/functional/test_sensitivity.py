@@ -122,10 +122,16 @@ def test_cli_writes_tornado_switching_and_psa_tables(tmp_path):
     assert main(["report", str(out)]) == 0
     page = (out / "report.html").read_text()
     assert 'id="sensitivity"' in page and "Switching values" in page and "P(&gt; 0)" in page
+    assert "P(net benefit &gt; 0) = " in page and "simulation noise" in page
+    assert page.count("over the samples</figcaption>") == 2  # histogram and CDF
+    fit = pd.read_csv(out / "fit_by_input.csv").set_index("input")
+    assert set(fit["trial_fit"]) == {"not in the fit"}  # money inputs: the trial never reads them
     from openpyxl import load_workbook
 
-    sheets = load_workbook(out / "report.xlsx").sheetnames
-    assert {"Sensitivity", "Switching values", "Uncertainty"} <= set(sheets)
+    book = load_workbook(out / "report.xlsx")
+    assert {"Costs", "Sensitivity", "Switching values", "Uncertainty"} <= set(book.sheetnames)
+    costs = {row[1]: row[2] for row in book["Costs"].iter_rows(values_only=True)}
+    assert costs["costs.discount_rate"] == 0.035
 
 
 @pytest.mark.parametrize(
@@ -216,3 +222,52 @@ def test_shared_simulations_are_identical_on_a_dask_cluster(base):
     for a, b in zip(serial, on_dask, strict=True):
         for x, y in zip(a, b, strict=True):
             pd.testing.assert_frame_equal(x.kpis, y.kpis)
+
+
+def test_switching_sentences_give_each_input_its_unit(base, ranges, oat):
+    from sim.experiment.sensitivity import with_units
+    from sim.report.assumptions import unit_of
+
+    sw = with_units(switching_values(base, oat, workers=1), unit_of).set_index("input")
+    assert sw.loc["value.gbp_per_officer_hour", "unit"] == "£ per hour"
+    assert sw.loc["service.patience_min.mean", "unit"] == "minutes"
+    hours = sw.loc["value.hours_lost_per_downtime_day"]
+    x = hours["switching_value"]
+    assert f"below {x:.4g} hours per day ({x * 60:.0f} minutes)" in hours["sentence"]
+    assert "(it is 1 hours per day;" in hours["sentence"]
+
+
+def test_the_trial_fit_is_held_and_its_drift_is_paired_with_the_fit(base):
+    from sim.experiment.fit_drift import (
+        FITTED,
+        HELD,
+        NOT_IN_FIT,
+        drift,
+        one_at_a_time_points,
+        trial_fit,
+    )
+    from sim.scenario import load_whatif
+
+    trial = load_whatif("met_trial_2018", {"horizon_weeks": 4})[0]
+    entries = [
+        ("value.gbp_per_officer_hour", {"low": 0, "high": 60}),
+        ("service.patience_min.mean", {"low": 10, "high": 60}),
+        ("categories.laptop.sd_resolution_days.mean", {"se": 0.05}),
+    ]
+    rs = check_ranges([(k, {**e, "reason": "t"}) for k, e in entries], base)
+    fit = trial_fit(trial, rs)
+    assert [fit.treatment[r.key] for r in rs] == [NOT_IN_FIT, HELD, FITTED]
+    t = drift(fit, one_at_a_time_points(fit, rs), SEED, REPS, "one at a time", {"workers": 1})
+    assert set(t["input"]) == {"", "service.patience_min.mean", rs[2].key}  # money: not run
+    base_rows = t[t["level"] == "base"].set_index("metric")
+    for _, row in t.iterrows():  # drift = simulated − published; change = paired with the fit
+        assert row["drift"] == pytest.approx(row["simulated_mean"] - row["published"])
+        assert row["change_from_fit"] == pytest.approx(
+            row["simulated_mean"] - base_rows.loc[row["metric"], "simulated_mean"]
+        )
+    laptop = t[(t["input"] == rs[2].key) & (t["metric"] == "downtime_saved_days_per_ticket_laptop")]
+    # a longer service-desk route for laptops saves more downtime per laptop ticket
+    assert (
+        laptop.set_index("level").loc["high", "drift"]
+        > laptop.set_index("level").loc["low", "drift"]
+    )

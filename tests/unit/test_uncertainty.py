@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import pytest
 
 from sim.scenario import ScenarioError, default_scenario_path, read_toml
-from sim.scenario.uncertainty import check_ranges, default_ranges_path, load_ranges
+from sim.scenario.uncertainty import (
+    check_ranges,
+    default_ranges_path,
+    load_ranges,
+    scenario_at,
+)
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +106,49 @@ def test_a_ranges_file_with_too_many_inputs_is_refused(raw, tmp_path):
     path.write_text("[uncertainty]\n" + "\n".join(lines) + "\n")
     with pytest.raises(ScenarioError, match="uncertainty"):
         load_ranges(path, raw)
+
+
+def test_a_fitted_input_ranges_two_standard_errors_normally(raw):
+    (r,) = _one(raw, "categories.laptop.sd_resolution_days.mean", se=0.023)
+    assert r.dist == "normal" and r.se == 0.023
+    assert (r.low, r.high) == pytest.approx((r.base - 0.046, r.base + 0.046))
+    assert r.value_at(0.5) == pytest.approx(r.base)
+    # the quantiles of a normal cut at ±2 sd: the middle half lies within ±0.674 × 0.96 sd or so
+    inner = 0.023 * NormalDist().inv_cdf(0.5 + 0.25 * (2 * NormalDist().cdf(2) - 1))
+    assert r.value_at(0.75) - r.base == pytest.approx(inner, rel=1e-9)
+
+
+def test_a_logit_shift_moves_each_probability_on_the_logit_scale(raw):
+    (r,) = _one(raw, "tiers.L1.fix_prob", logit=True, se=0.01, **{"with": ["tiers.L3.fix_prob"]})
+    assert r.base == 0 and len(r.places) == 2
+    data = r.apply(raw, 0.5)
+    for tier in ("L1", "L3"):
+        p = raw["tiers"][tier]["fix_prob"]
+        odds = p / (1 - p) * math.exp(0.5)
+        assert data["tiers"][tier]["fix_prob"] == pytest.approx(odds / (1 + odds))
+    assert data["tiers"]["L2"]["fix_prob"] == raw["tiers"]["L2"]["fix_prob"]
+
+
+def test_a_value_then_a_factor_on_the_same_place_compose_in_either_order(raw):
+    (value,) = _one(raw, "categories.laptop.sd_resolution_days.mean", low=2, high=3)
+    (factor,) = _one(
+        raw, "categories[induced=false].sd_resolution_days.mean", scale=True, low=0.5, high=2
+    )
+    data = read_toml(default_scenario_path())
+    for settings in ([(value, 2.5), (factor, 1.2)], [(factor, 1.2), (value, 2.5)]):
+        s = scenario_at(data, settings, "p")
+        assert s.categories["laptop"].sd_resolution_days.mean == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ({"scale": True, "logit": True, "low": -1, "high": 1}, "not both"),
+        ({"dist": "normal", "low": 0.5, "high": 0.9}, "needs se"),
+        ({}, "give low and high"),
+        ({"se": -0.1}, "greater than 0"),
+    ],
+)
+def test_bad_fitted_or_logit_ranges_are_refused_naming_their_key(raw, entry, says):
+    with pytest.raises(ScenarioError, match=r"'tiers\.L1\.fix_prob'.*" + says):
+        _one(raw, "tiers.L1.fix_prob", **entry)
