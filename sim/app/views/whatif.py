@@ -210,7 +210,9 @@ def _show(name, changes, base_run, what_run) -> None:
     table = results.difference_table(comparison)
     st.dataframe(results.verdict_style(table), hide_index=True, width="stretch")
     sites = list(dict.fromkeys(table.Site))
-    site = st.selectbox("Figures for", sites, index=sites.index("ALL") if "ALL" in sites else 0)
+    moved = comparison[comparison.significant & comparison.site_kind.eq("desk")].site
+    first = moved.iloc[0] if len(moved) else sites[0]
+    site = st.selectbox("Figures for", sites, index=sites.index(first) if first in sites else 0)
     left, mid, right = st.columns(3)
     with left:
         st.caption("Mean queue by clock hour (visitors waiting)")
