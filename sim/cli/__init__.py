@@ -14,9 +14,9 @@ import os
 import sys
 import warnings
 
+from sim.cli.app import _app
 from sim.cli.commands import _backtest, _calibrate, _compare, _report, _run, _size, _sweep
 from sim.cli.parser import build_parser
-from sim.cli.app import _app
 from sim.cli.sensitivity import _sensitivity
 from sim.experiment.executors import ExecutorError
 from sim.report.run_folder import OutputError
