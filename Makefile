@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench results clean
+.PHONY: run app test lint bench results clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## simulate the embedded default scenario
 	$(BIN)/techbar run
+
+app: $(STAMP)  ## serve the what-if page on http://127.0.0.1:8501 (Ctrl-C to stop)
+	$(BIN)/techbar app
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks

@@ -24,7 +24,7 @@ from sim.experiment import limits
 from sim.experiment.backtest import backtest_table, readings_table
 from sim.experiment.calibrate import TRIAL_SCENARIO, CalibrationResult
 from sim.experiment.calibrate import calibrate as _calibrate
-from sim.experiment.runner import RunOutput
+from sim.experiment.runner import Progress, RunOutput
 from sim.experiment.runner import run as _run
 from sim.experiment.sensitivity import (
     OneAtATime,
@@ -279,13 +279,14 @@ def run(
     overrides: Overrides = None,
     name: str | None = None,
     trace: bool = False,
-    progress: bool = False,
+    progress: Progress = False,
     dask: str | None = None,
 ) -> RunResult:
     """Run `reps` replications of a scenario (a loaded Scenario, a TOML path, or None for the
     embedded default), changed by `overrides` (as for :func:`load_scenario`: ``*`` and
     ``[field=value]`` filters allowed) and named `name` (default: made from the overrides).
-    Results do not depend on `workers` or the executor."""
+    Results do not depend on `workers` or the executor. `progress`: True for a bar on the
+    terminal, or a function called with (replications done, total) as they finish."""
     _check_counts(reps, seed, workers)
     s, whatif = _scenario(scenario, overrides, name)
     limits.check_work([s], reps, workers, trace)  # refuse what would exceed the limits
@@ -329,7 +330,7 @@ def sweep(
     workers: int = 1,
     *,
     overrides: Overrides = None,
-    progress: bool = False,
+    progress: Progress = False,
     dask: str | None = None,
 ) -> SweepResult:
     """Every scenario of an experiment file at the same seed, compared with its base;

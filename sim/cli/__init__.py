@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 
+from sim.cli.app import _app
 from sim.cli.commands import _backtest, _calibrate, _compare, _report, _run, _size, _sweep
 from sim.cli.parser import build_parser
 from sim.cli.sensitivity import _sensitivity
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _report,
         "compare": _compare,
         "sensitivity": _sensitivity,
+        "app": _app,
     }
     try:
         return commands[args.command](args, argv)

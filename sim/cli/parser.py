@@ -6,6 +6,7 @@ import argparse
 from importlib import metadata
 from pathlib import Path
 
+from sim.cli.app import add_parser as add_app_parser
 from sim.experiment import limits
 from sim.experiment.executors import DASK_TIMEOUT_S, default_workers
 from sim.experiment.sweep import (
@@ -347,4 +348,5 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
     r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
     _add_output_options(r)
+    add_app_parser(sub)
     return parser

@@ -12,6 +12,7 @@ back exactly is recomputed, and a store that cannot be written is reported in on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass, fields
 from typing import cast
@@ -29,6 +30,7 @@ from sim.scenario import Scenario
 from sim.trace import event_log
 
 CONFIDENCE = 0.95
+Progress = bool | Callable[[int, int], None]  # a terminal bar, or a (done, total) callback
 
 
 @dataclass
@@ -135,10 +137,12 @@ def run_jobs(
     dask: str | None = None,
     store: ResultStore | None = None,
     trace: bool = False,
-    progress: bool = False,
+    progress: Progress = False,
     desc: str = "replications",
 ) -> list[ReplicationOutput]:
-    """Run jobs (results from the store where it has them), returned in the order given."""
+    """Run jobs (results from the store where it has them), returned in the order given.
+    `progress`: True for a bar on the terminal, or a function called with (done, total) after
+    each job (served from the store or run); an exception it raises stops the run."""
     results: list[ReplicationOutput | None] = [None] * len(jobs)
     live_store = store if not trace else None  # traces are never stored
     ids = (
@@ -152,14 +156,23 @@ def run_jobs(
         else:
             results[i] = cached
     bar = tqdm(
-        total=len(jobs), initial=len(jobs) - len(todo), desc=desc, unit="rep", disable=not progress
+        total=len(jobs),
+        initial=len(jobs) - len(todo),
+        desc=desc,
+        unit="rep",
+        disable=progress is not True,
     )
+    report = progress if callable(progress) else None
+    if report is not None:
+        report(len(jobs) - len(todo), len(jobs))
 
     def done(i: int, out: ReplicationOutput) -> None:
         if live_store is not None:
             live_store.save(ids[i], stored_tables(out))
         results[i] = out
         bar.update()
+        if report is not None:
+            report(sum(r is not None for r in results), len(jobs))
 
     with bar:
         if todo:
@@ -213,7 +226,7 @@ def run(
     replications: int,
     workers: int | None = None,
     trace: bool = False,
-    progress: bool = False,
+    progress: Progress = False,
     dask: str | None = None,
     store: ResultStore | None = None,
 ) -> RunOutput:
