@@ -253,7 +253,12 @@ def register(
     file_name = raw.get("name")
     for key, value in values.items():
         file_value = ""
-        if key == "name" and isinstance(file_name, str) and value != file_name and "name" not in by_key:
+        if (
+            key == "name"
+            and isinstance(file_name, str)
+            and value != file_name
+            and "name" not in by_key
+        ):
             # a what-if's name (--name, or made from its overrides), not the file's
             rows.append(
                 (
@@ -401,7 +406,9 @@ def key_inputs(register_table: pd.DataFrame, tornado: pd.DataFrame | None = None
             continue
         values = pd.to_numeric(hits["value"], errors="coerce")
         if len(hits) == 1 or values.isna().any():
-            value = str(hits["value"].iloc[0]) + (f" (and {len(hits) - 1} more)" if len(hits) > 1 else "")
+            value = str(hits["value"].iloc[0]) + (
+                f" (and {len(hits) - 1} more)" if len(hits) > 1 else ""
+            )
         else:
             value = f"{values.min():g} to {values.max():g} over {len(hits)} entries"
             if values.min() == values.max():

@@ -73,7 +73,8 @@ def baseline(summary: pd.DataFrame, scenario: dict, label: str, with_money: bool
     if "wait_mean_min" in v:
         text = f"Those seen wait {_with_ci('wait_mean_min', v['wait_mean_min'])} on average"
         if "wait_p90_min" in v:
-            text += f"; one in ten waits more than {w.quantity('wait_p90_min', v['wait_p90_min']['mean'])}"
+            p90 = w.quantity("wait_p90_min", v["wait_p90_min"]["mean"])
+            text += f"; one in ten waits more than {p90}"
         out.append(text + ".")
     if "utilisation" in v and "ftf_rate" in v:
         out.append(
@@ -206,7 +207,7 @@ def _sweep(run: RunFolder, c: pd.DataFrame) -> list[str]:
                 f"(base {w.quantity(m, best['base_mean'])})."
             )
             continue
-        out.append(f"Best for {w.short(m)}: {name}, where it {_move(m, best, subject=' ')[1:]}.")
+        out.append(f"Best for {w.short(m)}: {name}, where {_move(m, best, subject='it')}.")
     sig = _significant(c)
     desk = sig[~sig["site"].isin(POOLED)]
     if "site_kind" in desk:
@@ -215,5 +216,7 @@ def _sweep(run: RunFolder, c: pd.DataFrame) -> list[str]:
     if len(desk):
         r = desk.loc[desk["relative_change"].abs().idxmax()]
         name = names.get(r["scenario"], r["scenario"])
-        out.append(f"The largest change at a desk: with {name}, {_move(r['metric'], r, r['site'])}.")
+        out.append(
+            f"The largest change at a desk: with {name}, {_move(r['metric'], r, r['site'])}."
+        )
     return out

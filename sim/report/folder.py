@@ -459,10 +459,13 @@ def _n(x: float) -> str:
 
 
 def results_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean, CI, half-width as a percentage of the mean, n — per KPI and site."""
+    """Mean, CI, half-width as a percentage of the mean, n — per KPI (its title for people
+    beside its id) and site."""
     out = summary.copy()
     half = out["ci_high"] - out["mean"]
     out["half_width_pct"] = (100 * half / out["mean"].abs()).where(out["mean"] != 0)
     units = {k.name: k.unit for k in KPIS.values()}
+    titles = {k.name: k.title for k in KPIS.values()}
+    out.insert(out.columns.get_loc("metric"), "kpi", out["metric"].map(titles))
     out.insert(out.columns.get_loc("metric") + 1, "unit", out["metric"].map(units))
     return out

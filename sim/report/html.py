@@ -156,7 +156,9 @@ def main_comparison(c: pd.DataFrame | None, names: dict[str, str]) -> list[dict]
                 "change": w.change(m, r["diff_mean"]),
                 "ci": w.change_interval(m, r["diff_ci_low"], r["diff_ci_high"]),
                 "cls": _verdict_class(r) if bool(r.get("significant")) else "",
-                "verdict": r.get("verdict", "") if bool(r.get("significant")) else "no significant change",
+                "verdict": r.get("verdict", "")
+                if bool(r.get("significant"))
+                else "no significant change",
             }
         )
     return out
@@ -187,7 +189,9 @@ def _difference(row) -> dict:
     return {"diff": w.number(m, mean, signed=True), "ci": ci}
 
 
-def by_desk(c: pd.DataFrame | None, scenario: dict, names: dict[str, str] | None = None) -> list[dict]:
+def by_desk(
+    c: pd.DataFrame | None, scenario: dict, names: dict[str, str] | None = None
+) -> list[dict]:
     """Per scenario compared with the base: one row per desk, then the pooled groups, then the
     pop-ups (folded), one cell per KPI of `DESK_COMPARE`: the paired difference with its 95 % CI,
     classed better or worse (by the KPI's direction) when the CI excludes 0."""
