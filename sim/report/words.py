@@ -34,7 +34,9 @@ def number(metric: str, x: float, signed: bool = False) -> str:
     if u == "share":
         x *= 100
         text = f"{abs(x):,.1f}"
-    elif u.startswith("£") or u in ("visitors", "calls per year", "engineer-days per year"):
+    elif u.startswith("£") or (
+        u in ("visitors", "calls per year", "engineer-days per year") and abs(x) >= 100
+    ):  # counts in whole numbers; a mean queue of 0.17 visitors keeps its decimals
         text = f"{abs(x):,.0f}"
     elif u == "ratio":
         text = f"{abs(x):,.2f}"
