@@ -100,8 +100,9 @@ def _report(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     if args.run_dir.is_dir():
         probe_writable(args.run_dir, "RUN_DIR")
-    xlsx, html = write_report(args.run_dir)
-    print(f"wrote {xlsx} and {html}")
+    xlsx, html = write_report(args.run_dir, pdf=args.pdf)
+    pdf = f" and {html.with_suffix('.pdf')}" if args.pdf else ""
+    print(f"wrote {xlsx}, {html}{pdf}" if pdf else f"wrote {xlsx} and {html}")
     return 0
 
 

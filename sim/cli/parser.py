@@ -347,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution_options(v)
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
     r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
+    r.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print the page to report.pdf with headless Chromium (/usr/bin/chromium, or "
+        "TECHBAR_CHROMIUM)",
+    )
     _add_output_options(r)
     add_app_parser(sub)
     return parser

@@ -12,11 +12,12 @@ import types
 from pathlib import Path
 
 
-def write_report(run_dir: Path | str) -> tuple[Path, Path]:
-    """Write report.xlsx and report.html into a run folder; return their paths."""
+def write_report(run_dir: Path | str, pdf: bool = False) -> tuple[Path, Path]:
+    """Write report.xlsx and report.html (and with `pdf`, report.pdf) into a run folder; return
+    the paths of the first two."""
     from sim.report.document import write_report as write  # plotting loads only here
 
-    return write(run_dir)
+    return write(run_dir, pdf=pdf)
 
 
 class _ReportPackage(types.ModuleType):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import tomllib
 import typing
@@ -249,8 +250,28 @@ def register(
     values: dict[str, Any] = {}
     _flatten(scenario_to_dict(scenario), "", values)
     rows = []
+    file_name = raw.get("name")
     for key, value in values.items():
         file_value = ""
+        if (
+            key == "name"
+            and isinstance(file_name, str)
+            and value != file_name
+            and "name" not in by_key
+        ):
+            # a what-if's name (--name, or made from its overrides), not the file's
+            rows.append(
+                (
+                    key,
+                    _shown(value),
+                    "",
+                    "[set]",
+                    f"the what-if's name (--name, or made from its overrides); the scenario "
+                    f"file has {file_name}",
+                    file_name,
+                )
+            )
+            continue
         setter = next((o for o in overridden if key == o or key.startswith(o + ".")), None)
         if setter is not None:
             label = "[set]"
@@ -331,3 +352,83 @@ def register_for(
         file = base_path(base, file.parent)
         texts.insert(0, file.read_text(encoding="utf-8"))
     return register(scenario, texts[-1], overrides, tuple(texts[:-1]))
+
+
+KEY_INPUTS_SHOWN = 12  # rows of the short table; every input is in the register
+
+
+def _pattern(key: str) -> re.Pattern[str]:
+    """A ranges key (``categories.*.walkin_propensity``, ``tiers[x=y].fix_prob``) as a pattern
+    on the register's plain keys."""
+    parts = re.split(r"\.(?![^\[]*\])", key)
+    out = []
+    for part in parts:
+        if part == "*":
+            out.append(r"[^.]+")
+        elif "[" in part:
+            out.append(re.escape(part[: part.index("[")]) + r"\.[^.]+")
+        else:
+            out.append(re.escape(part))
+    return re.compile("^" + r"\.".join(out) + "$")
+
+
+def _ranges() -> list[tuple[str, dict[str, Any]]]:
+    """The ranges of the inputs the default scenario's headline results depend on."""
+    from sim.scenario.uncertainty import default_ranges_path
+
+    path = default_ranges_path(None)
+    if path is None:
+        return []
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    entries = doc.get("uncertainty", {})
+    return [(k, v) for k, v in entries.items() if isinstance(v, dict)]
+
+
+def key_inputs(register_table: pd.DataFrame, tornado: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The assumptions ([A]) the headline results depend on most: those the scenario's ranges
+    file names (the inputs a sensitivity analysis varies), in the order of their largest swing
+    when the folder has a tornado, else in the file's order. One row per input: its value (or
+    the span of values it reaches), unit, plausible range and why."""
+    a = register_table
+    assumed = a[a["label"].astype(str).str.contains("[A]", regex=False)]
+    swing: dict[str, float] = {}
+    if tornado is not None and len(tornado):
+        swing = tornado.groupby("input")["swing_mean"].agg(lambda x: x.abs().max()).to_dict()
+    rows = []
+    for order, (key, entry) in enumerate(_ranges()):
+        hits = assumed[assumed["key"].astype(str).str.match(_pattern(key))]
+        if hits.empty and "." in key:  # a part of a distribution (…patience_min.mean)
+            hits = assumed[assumed["key"].astype(str).str.match(_pattern(key.rsplit(".", 1)[0]))]
+        if hits.empty:
+            continue
+        values = pd.to_numeric(hits["value"], errors="coerce")
+        if len(hits) == 1 or values.isna().any():
+            value = str(hits["value"].iloc[0]) + (
+                f" (and {len(hits) - 1} more)" if len(hits) > 1 else ""
+            )
+        else:
+            value = f"{values.min():g} to {values.max():g} over {len(hits)} entries"
+            if values.min() == values.max():
+                value = f"{values.min():g} in each of {len(hits)} entries"
+        low, high = entry.get("low"), entry.get("high")
+        scale = bool(entry.get("scale"))
+        plausible = f"× {low:g} to × {high:g}" if scale else f"{low:g} to {high:g}"
+        rows.append(
+            (
+                (-swing[key], order) if key in swing else (math.inf, order),
+                key,
+                value,
+                unit_of(str(hits["key"].iloc[0])),
+                plausible,
+                str(entry.get("reason", "")),
+            )
+        )
+    rows.sort(key=lambda r: r[0])
+    table = pd.DataFrame(
+        [r[1:] for r in rows[:KEY_INPUTS_SHOWN]],
+        columns=["key", "value", "unit", "plausible_range", "why"],
+    )
+    return table

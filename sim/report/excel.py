@@ -30,6 +30,7 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
             book = xw.book
             bold = book.add_format({"bold": True})
             wrap = book.add_format({"text_wrap": True, "valign": "top"})
+            _summary_sheet(xw, run, bold, wrap)
             _readme_sheet(xw, run, bold, wrap)
             if (a := run.get("assumptions")) is not None:
                 _table_sheet(xw, "Assumptions", a)
@@ -92,6 +93,33 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def _summary_sheet(xw, run: RunFolder, bold, wrap) -> None:
+    """The first sheet: the executive summary's sentences, then the headline results with
+    their titles, units and 95 % CIs (site ALL of the base), as the page shows them."""
+    from sim.report.executive import executive_summary
+    from sim.report.html import headline_cards
+
+    ws = xw.book.add_worksheet("Summary")
+    xw.sheets["Summary"] = ws
+    ws.set_column(0, 0, 62)
+    ws.set_column(1, 3, 24)
+    ws.set_column(4, 4, 34)
+    ws.write(0, 0, f"Tech Bar simulation — {run.title}", bold)
+    row = 2
+    ws.write(row, 0, "Executive summary", bold)
+    for sentence in executive_summary(run):
+        row += 1
+        ws.merge_range(row, 0, row, 4, sentence, wrap)
+        ws.set_row(row, 15 * (1 + len(sentence) // 150))
+    row += 2
+    cards = headline_cards(run.base_summary())
+    if cards:
+        ws.write_row(row, 0, ["Headline result (all sites)", "mean", "95 % CI", "", "id"], bold)
+        for c in cards:
+            row += 1
+            ws.write_row(row, 0, [c["title"], c["mean"], c["ci"], c["extra"], c["metric"]])
+
+
 def _readme_sheet(xw, run: RunFolder, bold, wrap) -> None:
     ws = xw.book.add_worksheet("README")
     xw.sheets["README"] = ws
@@ -112,9 +140,9 @@ def _readme_sheet(xw, run: RunFolder, bold, wrap) -> None:
             "[A] assumption, [set] set on the command line, [default] model default.",
         ),
         ("", ""),
-        ("KPI", "unit — meaning"),
+        ("KPI id", "title — meaning"),
     ]
-    lines += [(r.metric, f"{r.unit} — {r.meaning}") for r in kpi_table().itertuples()]
+    lines += [(r.metric, f"{r.title} — {r.meaning}") for r in kpi_table().itertuples()]
     for i, (a, b) in enumerate(lines):
         ws.write(i, 0, a, bold if i in (0, 7) else None)
         ws.write(i, 1, b, wrap)

@@ -7,8 +7,18 @@ import tomllib
 
 import pandas as pd
 
+from sim.kpis import ALL, KPIS
 from sim.report import plots
 from sim.report.folder import RunFolder
+from sim.report.names import readable_names
+
+FOREST_KPIS = (  # the headline KPIs with a forest plot of each scenario's change
+    "service_level",
+    "wait_mean_min",
+    "wait_p90_min",
+    "sd_share_taken",
+    "net_benefit_gbp_per_year",
+)
 
 
 def figures(run: RunFolder) -> dict[str, bytes]:
@@ -20,6 +30,10 @@ def figures(run: RunFolder) -> dict[str, bytes]:
         out["Queue length by hour of day"] = plots.to_png(plots.queue_by_hour(q, desks))
     if (w := run.get("waits")) is not None:
         out["Waiting-time distribution"] = plots.to_png(plots.wait_distribution(w))
+    if summary is not None and "wait_p90_min" in set(summary["metric"]):
+        out["Mean and 90th-percentile wait by desk"] = plots.to_png(
+            plots.wait_mean_and_p90(summary, desks)
+        )
     if summary is not None:
         out["Downtime saved by device"] = plots.to_png(plots.downtime_by_device(summary))
     if (wk := run.get("weekly")) is not None:
@@ -32,7 +46,11 @@ def figures(run: RunFolder) -> dict[str, bytes]:
             plots.staffing_curves(ev, targets)
         )
     if (c := run.get("comparison")) is not None and len(c):
-        out["Change in mean wait from the base"] = plots.to_png(plots.comparison_forest(c))
+        names = readable_names(run.get("scenarios"), run.scenario)
+        for metric in FOREST_KPIS:
+            if metric in set(c.loc[c["site"] == ALL, "metric"]):
+                title = f"Change from the base: {KPIS[metric].title}"
+                out[title] = plots.to_png(plots.comparison_forest(c, metric, names, title))
     if (t := run.get("tornado")) is not None and len(t):
         from sim.report.sensitivity_plots import tornado
 

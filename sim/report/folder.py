@@ -35,16 +35,27 @@ HEADLINE = (
     "npv_gbp",
     "benefit_cost_ratio",
 )
-SITE_KPIS = (
+SITE_KPIS = (  # the columns of the results by desk (the 90th-percentile wait beside the mean)
     "walkins",
     "wait_mean_min",
-    "wait_p95_min",
+    "wait_p90_min",
     "service_level",
     "queue_len_mean",
     "utilisation",
     "ftf_rate",
     "downtime_saved_days_per_ticket",
     "sd_share_taken",
+)
+DESK_COMPARE = (  # the KPIs of the per-desk comparison, in its columns' order
+    "wait_mean_min",
+    "wait_p90_min",
+    "service_level",
+    "reneged",
+    "utilisation",
+    "ftf_rate",
+    "fill_rate",
+    "downtime_saved_days_per_ticket",
+    "net_benefit_gbp_per_year",
 )
 STATS = ("mean", "std", "ci_low", "ci_high", "n")
 
@@ -457,10 +468,13 @@ def _n(x: float) -> str:
 
 
 def results_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean, CI, half-width as a percentage of the mean, n — per KPI and site."""
+    """Mean, CI, half-width as a percentage of the mean, n — per KPI (its title for people
+    beside its id) and site."""
     out = summary.copy()
     half = out["ci_high"] - out["mean"]
     out["half_width_pct"] = (100 * half / out["mean"].abs()).where(out["mean"] != 0)
     units = {k.name: k.unit for k in KPIS.values()}
+    titles = {k.name: k.title for k in KPIS.values()}
+    out.insert(out.columns.get_loc("metric"), "kpi", out["metric"].map(titles))
     out.insert(out.columns.get_loc("metric") + 1, "unit", out["metric"].map(units))
     return out

@@ -9,9 +9,12 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader
 
-from sim.kpis import ALL, KPIS, kpi_table
+from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS, kpi_table
+from sim.report import words as w
 from sim.report.business_case import business_case_view
-from sim.report.folder import HEADLINE, SITE_KPIS, RunFolder
+from sim.report.executive import executive_summary
+from sim.report.folder import DESK_COMPARE, HEADLINE, SITE_KPIS, RunFolder
+from sim.report.names import readable_names
 from sim.report.run_folder import write_file_atomically
 from sim.scenario import override_text
 
@@ -34,33 +37,8 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
     from scenario files and command lines, so none may become markup or script."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     template = env.get_template("report.html.j2")
-    summary = run.base_summary()
-    headline, site_rows = [], []
-    if summary is not None:
-        s = summary.set_index(["site", "metric"])
-        for m in HEADLINE:
-            if (ALL, m) in s.index:
-                r = s.loc[(ALL, m)]
-                headline.append(
-                    {
-                        "metric": m,
-                        "unit": KPIS[m].unit,
-                        "meaning": KPIS[m].meaning,
-                        "mean": fmt(r["mean"]),
-                        "ci": f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}",
-                        "n": int(r["n"]),
-                    }
-                )
-        sites = list(dict.fromkeys(summary["site"]))
-        for site in sites:
-            cells = []
-            for m in SITE_KPIS:
-                r = s.loc[(site, m)] if (site, m) in s.index else None
-                cells.append(
-                    "–" if r is None else f"{fmt(r['mean'])} ± {fmt(r['ci_high'] - r['mean'])}"
-                )
-            site_rows.append({"site": site, "cells": cells})
     scen = run.scenario
+    names = readable_names(run.get("scenarios"), scen)
     return template.render(
         title=f"Tech Bar simulation — {run.title}",
         whatif=run.whatif,
@@ -70,14 +48,16 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
         run=run,
         kind=run.kind,
         manifest_json=json.dumps(run.manifest, indent=2, ensure_ascii=False),
-        headline=headline,
-        site_kpis=SITE_KPIS,
-        site_rows=site_rows,
+        executive=executive_summary(run),
+        headline=headline_cards(run.base_summary()),
+        site_kpis=[w.title(m) for m in SITE_KPIS],
+        **site_tables(run.base_summary(), scen),
         figures=[(t, base64.b64encode(p).decode("ascii")) for t, p in figs.items()],
         assumptions=_records(run.get("assumptions")),
-        comparison=_records(_main_comparison(run.get("comparison"))),
-        by_desk=by_desk(run.get("comparison"), scen),
-        top_changes=top_changes(run.get("comparison")),
+        key_inputs=_records(key_inputs(run.get("assumptions"), run.get("tornado"))),
+        comparison=main_comparison(run.get("comparison"), names),
+        by_desk=by_desk(run.get("comparison"), scen, names),
+        top_changes=top_changes(run.get("comparison"), names=names),
         recommendation=_records(run.get("recommendation")),
         sizing=_records(run.get("sizing")),
         backtest=_records(run.get("backtest")),
@@ -90,27 +70,107 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
     )
 
 
-def _overrides(run: RunFolder) -> list[dict]:
-    return list((run.whatif or {}).get("overrides", []))
+def headline_cards(summary: pd.DataFrame | None) -> list[dict]:
+    """A card per headline KPI (site ALL): its title with unit and period, the mean in words,
+    the 95 % CI, and for a mean wait the 90th percentile beside it (the risk beside the mean)."""
+    if summary is None:
+        return []
+    s = summary[summary["site"] == ALL].set_index("metric")
+    cards = []
+    for m in HEADLINE:
+        if m not in s.index:
+            continue
+        r = s.loc[m]
+        card = {
+            "metric": m,
+            "title": w.title(m),
+            "meaning": KPIS[m].meaning,
+            "mean": w.quantity(m, r["mean"]),
+            "ci": w.interval(m, r["ci_low"], r["ci_high"]),
+            "n": int(r["n"]),
+            "extra": "",
+        }
+        if m == "wait_mean_min" and "wait_p90_min" in s.index:
+            card["extra"] = (
+                f"1 in 10 waits over {w.quantity('wait_p90_min', s.loc['wait_p90_min', 'mean'])}"
+            )
+        cards.append(card)
+    return cards
 
 
-def _main_comparison(c: pd.DataFrame | None) -> pd.DataFrame | None:
+def _site_cell(r) -> dict:
+    if r is None or pd.isna(r["mean"]):
+        return {"mean": "–", "half": ""}
+    m = str(r["metric"])
+    half = r["ci_high"] - r["mean"]
+    return {
+        "mean": w.number(m, r["mean"]),
+        "half": "" if pd.isna(half) else "± " + w.number(m, half),
+    }
+
+
+def site_tables(summary: pd.DataFrame | None, scenario: dict) -> dict[str, list[dict]]:
+    """Results by site: the desks (and their pooled row), the pop-ups summarised by their pooled
+    row and the force-wide row, and every pop-up location for the folded detail."""
+    if summary is None:
+        return {"desk_rows": [], "popup_rows": [], "pooled_rows": []}
+    s = summary.set_index(["site", "metric"])
+    rows = {}
+    for site in dict.fromkeys(summary["site"]):
+        cells = []
+        for m in SITE_KPIS:
+            r = s.loc[(site, m)].copy() if (site, m) in s.index else None
+            if r is not None:
+                r["metric"] = m
+            cells.append(_site_cell(r))
+        rows[site] = {"site": site, "cells": cells}
+    desks = [x.get("name") for x in scenario.get("sites", [])]
+    popups = [x.get("name") for x in scenario.get("popups", [])]
+    pooled = [dict(rows[k], site=v) for k, v in POOLED_NAMES.items() if k in rows]
+    return {
+        "desk_rows": [rows[d] for d in desks if d in rows],
+        "popup_rows": [rows[p] for p in popups if p in rows],
+        "pooled_rows": pooled,
+    }
+
+
+def key_inputs(a: pd.DataFrame | None, tornado: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The [A] inputs that matter most (`sim.report.assumptions.key_inputs`)."""
+    from sim.report.assumptions import key_inputs as pick
+
+    return None if a is None else pick(a, tornado)
+
+
+def main_comparison(c: pd.DataFrame | None, names: dict[str, str]) -> list[dict]:
+    """Each scenario's headline KPIs (site ALL) against the base's, in words and units."""
     if c is None:
-        return None
-    return c[(c["site"] == ALL) & c["metric"].isin(HEADLINE)]
+        return []
+    c = c[(c["site"] == ALL) & c["metric"].isin(HEADLINE)]
+    out = []
+    for r in c.to_dict("records"):
+        m = r["metric"]
+        out.append(
+            {
+                "scenario": names.get(r["scenario"], r["scenario"]),
+                "kpi": w.title(m),
+                "base": w.quantity(m, r["base_mean"]),
+                "new": w.quantity(m, r["scenario_mean"]),
+                "change": w.change(m, r["diff_mean"]),
+                "ci": w.change_interval(m, r["diff_ci_low"], r["diff_ci_high"]),
+                "cls": _verdict_class(r) if bool(r.get("significant")) else "",
+                "verdict": r.get("verdict", "")
+                if bool(r.get("significant"))
+                else "no significant change",
+            }
+        )
+    return out
 
 
-DESK_COMPARE = (
-    "wait_mean_min",
-    "wait_p90_min",
-    "service_level",
-    "reneged",
-    "utilisation",
-    "ftf_rate",
-    "fill_rate",
-    "downtime_saved_days_per_ticket",
-    "net_benefit_gbp_per_year",
-)
+POOLED_NAMES = {
+    ALL_DESKS: "All permanent desks",
+    ALL_POPUPS: "All pop-up locations",
+    ALL: "All sites",
+}
 TOP_CHANGES = 15
 MAX_SCENARIO_TABLES = 12  # per-desk tables in the page; every scenario is in the workbook
 
@@ -119,24 +179,21 @@ def _verdict_class(row) -> str:
     return {"better": "better", "worse": "worse"}.get(str(row.get("verdict", "")), "")
 
 
-def _difference(row) -> str:
-    mean, low, high = row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
+def _difference(row) -> dict:
+    """A cell of a comparison: the paired difference (shares in percentage points) and, on its
+    own line, its 95 % CI; each number stays on one line."""
+    m, mean, low, high = row["metric"], row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
     if pd.isna(mean):
-        return "–"
-    scale = (
-        100.0 if KPIS.get(row["metric"]) is not None and KPIS[row["metric"]].unit == "share" else 1
-    )
-    if pd.isna(low):
-        return f"{fmt_signed(mean * scale)}"
-    return f"{fmt_signed(mean * scale)} [{fmt_signed(low * scale)}, {fmt_signed(high * scale)}]"
+        return {"diff": "–", "ci": ""}
+    if mean == 0 and (pd.isna(low) or low == high == 0):
+        return {"diff": "no change", "ci": ""}  # the same in every replication
+    ci = "" if pd.isna(low) else f"{w.number(m, low, True)} to {w.number(m, high, True)}"
+    return {"diff": w.number(m, mean, signed=True), "ci": ci}
 
 
-def fmt_signed(x: float) -> str:
-    text = fmt(float(x))
-    return text if text.startswith(("-", "–")) or text == "0.000" else "+" + text
-
-
-def by_desk(c: pd.DataFrame | None, scenario: dict) -> list[dict]:
+def by_desk(
+    c: pd.DataFrame | None, scenario: dict, names: dict[str, str] | None = None
+) -> list[dict]:
     """Per scenario compared with the base: one row per desk, then the pooled groups, then the
     pop-ups (folded), one cell per KPI of `DESK_COMPARE`: the paired difference with its 95 % CI,
     classed better or worse (by the KPI's direction) when the CI excludes 0."""
@@ -144,7 +201,8 @@ def by_desk(c: pd.DataFrame | None, scenario: dict) -> list[dict]:
         return []
     metrics = [m for m in DESK_COMPARE if m in set(c["metric"])]
     headers = [
-        f"{KPIS[m].title}{' (% points)' if KPIS[m].unit == 'share' else ''}" for m in metrics
+        f"{KPIS[m].title}{' (change in % points)' if KPIS[m].unit == 'share' else ''}"
+        for m in metrics
     ]
     popups = {p.get("name") for p in scenario.get("popups", [])}
     out = []
@@ -163,15 +221,15 @@ def by_desk(c: pd.DataFrame | None, scenario: dict) -> list[dict]:
                 for m in metrics:
                     r = idx.get((site, m))
                     if r is None:
-                        cells.append({"text": "–", "cls": ""})
+                        cells.append({"diff": "–", "ci": "", "cls": ""})
                     else:
-                        cells.append({"text": _difference(r), "cls": _verdict_class(r)})
-                out_rows.append({"site": site, "cells": cells})
+                        cells.append({**_difference(r), "cls": _verdict_class(r)})
+                out_rows.append({"site": POOLED_NAMES.get(site, site), "cells": cells})
             return out_rows
 
         out.append(
             {
-                "scenario": name,
+                "scenario": (names or {}).get(name, name),
                 "headers": headers,
                 "desks": rows(desks),
                 "pooled": rows(pooled),
@@ -181,7 +239,9 @@ def by_desk(c: pd.DataFrame | None, scenario: dict) -> list[dict]:
     return out
 
 
-def top_changes(c: pd.DataFrame | None, n: int = TOP_CHANGES) -> list[dict]:
+def top_changes(
+    c: pd.DataFrame | None, n: int = TOP_CHANGES, names: dict[str, str] | None = None
+) -> list[dict]:
     """The significant changes a reader should see first (as in the terminal)."""
     if c is None or c.empty or "verdict" not in c.columns:
         return []
@@ -191,17 +251,16 @@ def top_changes(c: pd.DataFrame | None, n: int = TOP_CHANGES) -> list[dict]:
     ordered = ordered[ordered["significant"].astype(bool)].head(n)
     out = []
     for r in ordered.to_dict("records"):
-        share = KPIS.get(r["metric"]) is not None and KPIS[r["metric"]].unit == "share"
-        scale = 100.0 if share else 1.0
+        m = r["metric"]
         rel = r.get("relative_change")
         out.append(
             {
-                "scenario": r["scenario"],
-                "site": r["site"],
-                "kpi": KPIS[r["metric"]].title if r["metric"] in KPIS else r["metric"],
-                "base": fmt(r["base_mean"] * scale),
-                "new": fmt(r["scenario_mean"] * scale),
-                "change": _difference(r),
+                "scenario": (names or {}).get(r["scenario"], r["scenario"]),
+                "site": POOLED_NAMES.get(r["site"], r["site"]),
+                "kpi": w.title(m),
+                "base": w.quantity(m, r["base_mean"]),
+                "new": w.quantity(m, r["scenario_mean"]),
+                "change": {**_difference(r), "cls": _verdict_class(r)},
                 "relative": "–" if rel is None or pd.isna(rel) else f"{rel * 100:+.0f} %",
                 "verdict": r.get("verdict", ""),
                 "cls": _verdict_class(r),

@@ -23,7 +23,7 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
-from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS
+from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS
 from sim.scenario import DEVICES
 
 AGGREGATES = (ALL, ALL_DESKS, ALL_POPUPS)
@@ -110,6 +110,7 @@ def queue_by_hour(profile: pd.DataFrame, sites: list[str]) -> plt.Figure:
         xlabel="clock hour",
         ylabel="visitors waiting (time-weighted mean)",
     )
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
@@ -142,6 +143,7 @@ def wait_distribution(waits: pd.DataFrame, sites=(ALL_DESKS, ALL_POPUPS, ALL)) -
         xlabel="wait (minutes)",
         ylabel="share of visitors seen",
     )
+    ax.set_ylim(bottom=0)
     fig.tight_layout()
     return fig
 
@@ -173,6 +175,7 @@ def staffing_curves(
             ylabel=label,
         )
         ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylim(0, 1.05)  # shares: from zero, so a small change does not look large
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -209,61 +212,108 @@ def weekly_share(weekly: pd.DataFrame) -> plt.Figure:
         xlabel="week of service",
         ylabel="share of calls (incidents resolved at a Tech Bar)",
     )
+    ax.set_ylim(bottom=0)
     fig.tight_layout()
     return fig
 
 
 @_styled
 def stock_on_hand(stock: pd.DataFrame) -> plt.Figure:
-    """Swap units on hand over time (weekly mean), per device, one line per desk."""
-    devices = [d for d in DEVICES if d in set(stock["device"])]
-    fig, axes = plt.subplots(1, max(len(devices), 1), figsize=(12, 4), sharey=True, squeeze=False)
+    """Swap units on hand week by week: one panel per device, one line per desk with its 95 %
+    CI band over replications, the axis from zero (a count)."""
+    devices = [d for d in DEVICES if d in set(stock["device"])] or ["(none)"]
     sites = list(dict.fromkeys(stock["site"]))
-    palette = dict(zip(sites, sns.color_palette(n_colors=max(len(sites), 1)), strict=False))
-    for k, (ax, device) in enumerate(zip(axes[0], devices, strict=False)):
-        sns.lineplot(
-            data=stock[stock["device"] == device],
-            x="week",
-            y="mean",
-            hue="site",
-            palette=palette,
-            errorbar=None,
-            lw=1.2,
-            legend=k == 0,
-            ax=ax,
-        )
-        ax.set(title=f"{device}", xlabel="week of service", ylabel="units on hand (weekly mean)")
+    fig, axes = plt.subplots(
+        len(devices), 1, figsize=(10, 3.2 * len(devices)), sharex=True, squeeze=False
+    )
+    for k, (ax, device) in enumerate(zip(axes[:, 0], devices, strict=True)):
+        _lines_with_bands(ax, stock[stock["device"] == device], "week", "site", "value", lw=1.2)
+        ax.set(title=f"{device.capitalize()}s on hand", xlabel="week of service", ylabel="units")
+        ax.set_ylim(bottom=0)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    if devices:
-        axes[0][0].legend(fontsize=7)
-    fig.suptitle("Swap stock on hand (mean over replications)")
+        if k == 0 and sites:
+            ax.legend(fontsize=8, title="desk", loc="upper left", bbox_to_anchor=(1.01, 1))
+        elif ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.suptitle("Swap stock on hand, weekly mean over replications with 95 % CI bands")
     fig.tight_layout()
     return fig
 
 
 @_styled
-def comparison_forest(comparison: pd.DataFrame, metric: str = "wait_mean_min") -> plt.Figure:
-    """Each scenario minus the base (site ALL), paired 95 % CI."""
-    c = comparison[(comparison["site"] == ALL) & (comparison["metric"] == metric)]
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(c) + 1.5))
-    y = np.arange(len(c))
-    ax.errorbar(
-        c["diff_mean"],
-        y,
-        xerr=np.vstack([c["diff_mean"] - c["diff_ci_low"], c["diff_ci_high"] - c["diff_mean"]]),
-        fmt="o",
-        capsize=3,
+def wait_mean_and_p90(summary: pd.DataFrame, desks: list[str]) -> plt.Figure:
+    """The mean wait and the 90th-percentile wait of those seen at each desk and pooled, side
+    by side with 95 % CI error bars: the risk beside the average."""
+    sites = [s for s in [*desks, ALL_DESKS, ALL_POPUPS, ALL] if s in set(summary["site"])]
+    frames = {}
+    for metric, label in (("wait_mean_min", "mean"), ("wait_p90_min", "90th percentile")):
+        m = summary[summary["metric"] == metric].set_index("site").reindex(sites)
+        frames[label] = m
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    labels = [
+        s.replace("ALL_DESKS", "all desks").replace("ALL_POPUPS", "all pop-ups") for s in sites
+    ]
+    labels = ["all sites" if s == ALL else lab for s, lab in zip(sites, labels, strict=True)]
+    _grouped_bars(ax, frames, labels)
+    ax.set(
+        title="Wait of those seen: the mean and the 90th percentile",
+        xlabel="",
+        ylabel="minutes from walking in to being seen",
     )
-    ax.axvline(0, color="black", lw=1)
-    ax.set_yticks(y, c["scenario"], fontsize=8)
-    ax.set(title=f"Change from the base: {metric}", xlabel=f"difference in {metric}")
+    ax.set_ylim(bottom=0)
+    ax.tick_params(axis="x", labelrotation=30)
+    for t in ax.get_xticklabels():
+        t.set_horizontalalignment("right")
     fig.tight_layout()
     return fig
+
+
+@_styled
+def comparison_forest(
+    comparison: pd.DataFrame,
+    metric: str = "wait_mean_min",
+    names: dict[str, str] | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Each scenario minus the base (site ALL), paired 95 % CI, scenarios by readable name;
+    green where significantly better, red where significantly worse."""
+    c = comparison[(comparison["site"] == ALL) & (comparison["metric"] == metric)]
+    scale = 100.0 if KPIS.get(metric) is not None and KPIS[metric].unit == "share" else 1.0
+    labels = [_wrap((names or {}).get(s, s), 48) for s in c["scenario"]]
+    height = 0.22 * sum(lab.count("\n") + 1 for lab in labels) + 1.4
+    fig, ax = plt.subplots(figsize=(10, max(height, 2.4)))
+    y = np.arange(len(c))[::-1]
+    colours = {"better": "#1a7f37", "worse": "#c62828"}
+    for yi, (_, r) in zip(y, c.iterrows(), strict=True):
+        colour = colours.get(str(r.get("verdict", "")), "#4a5568")
+        if not bool(r.get("significant")):
+            colour = "#4a5568"
+        d, lo, hi = r["diff_mean"] * scale, r["diff_ci_low"] * scale, r["diff_ci_high"] * scale
+        ax.errorbar(
+            d, yi, xerr=[[max(d - lo, 0)], [max(hi - d, 0)]], fmt="o", capsize=3, color=colour
+        )
+    ax.axvline(0, color="black", lw=1)
+    ax.set_yticks(y, labels, fontsize=8)
+    unit = "percentage points" if scale == 100.0 else (KPIS[metric].unit if metric in KPIS else "")
+    ax.set(
+        title=title or f"Change from the base: {metric}",
+        xlabel=f"what-if − base, all sites ({unit}); bars: paired 95 % CI",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 @_styled
 def to_png(fig: plt.Figure, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(
+        buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.15
+    )  # no clipped label
     plt.close(fig)
     return buf.getvalue()

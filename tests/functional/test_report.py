@@ -106,11 +106,12 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
     ).stdout
+    dom = dom.replace("&nbsp;", "\u00a0")
     summary = pd.read_csv(run_dir / "summary.csv").set_index(["site", "metric"])
-    from sim.report.html import fmt
+    from sim.report.words import quantity
 
     assert "Headline results" in dom and "Assumptions register" in dom
-    assert fmt(summary.loc[("ALL", "wait_mean_min"), "mean"]) in dom
+    assert quantity("wait_mean_min", summary.loc[("ALL", "wait_mean_min"), "mean"]) in dom
     assert "Fresh Wharf" in dom and "Reproducibility manifest" in dom
     shot = tmp_path / "page.png"
     subprocess.run(

@@ -34,7 +34,10 @@ def test_units_come_from_the_scenario_model_and_times_of_day_are_not_shares(key,
 
 
 def test_inputs_the_scenario_file_gives_are_never_labelled_model_default(register):
-    assert register.loc["name", "label"] == "unlabelled"  # in the file, with no comment
+    assert register.loc["description", "label"] == "unlabelled"  # in the file, no comment
+    # the what-if's name is made from its overrides: not the file's, which it shows beside
+    assert register.loc["name", "label"] == "[set]"
+    assert register.loc["name", "file_value"] == "met_2019"
     defaults = register[register["label"].str.contains("default")]
     assert "sites.0.walkin_process" in defaults.index  # not in the file: the model's default
     for key in defaults.index:
