@@ -427,7 +427,7 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     scenario, record = _load(args)
-    targets = parse_targets(args.target)
+    targets = parse_targets(args.target, args.every_hour)
     seed = 1 if args.seed is None else args.seed
     reps = args.reps or 10
     if reps < 2:
@@ -435,13 +435,16 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     _check_work(args, [scenario], reps)
     out_dir, options = _prepare(args, scenario.name, "sizings")
     t0 = time.perf_counter()
-    result = size(scenario, targets, seed, reps, args.max_engineers, **options)
+    result = size(
+        scenario, targets, seed, reps, args.max_engineers, size_popups=args.size_popups, **options
+    )
     toml = recommended_toml(result.scenario, args.scenario, bool(args.overrides or args.name))
     tables = {
         "assumptions.csv": register_for(args.scenario, scenario, args.overrides),
         "recommendation.csv": result.recommendation,
         "sizing.csv": result.detail,
         "evidence.csv": result.evidence,
+        "tradeoff.csv": result.tradeoff,
         "plan_summary.csv": result.plan_summary(),
     }
     meta = {
@@ -452,6 +455,7 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
         "seed": seed,
         "replications": reps,
         "max_engineers": args.max_engineers,
+        "popups_sized": args.size_popups,
         "rounds": result.rounds,
         "targets_met": result.feasible,
         "cost": result.cost,
