@@ -23,11 +23,11 @@ from sim.cli.console import (
     format_changes,
     format_comparison,
     format_readings,
-    format_sizing,
     format_summary,
     format_sweep_changes,
     wrap,
 )
+from sim.cli.staffing import format_sizing
 from sim.experiment import limits
 from sim.experiment.backtest import backtest_table, readings_table
 from sim.experiment.calibrate import TRIAL_SCENARIO, calibrate

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader
 from sim.kpis import ALL, KPIS, kpi_table
 from sim.report.folder import HEADLINE, SITE_KPIS, RunFolder
 from sim.report.run_folder import write_file_atomically
+from sim.report.staffing import staffing_view
 from sim.scenario import override_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -81,6 +82,7 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
         sizing=_records(run.get("sizing")),
         backtest=_records(run.get("backtest")),
         **sensitivity_view(run),
+        **staffing_view(run),
         kpis=kpi_table().to_dict("records"),
         scenario=scen,
         n_sites=len(scen.get("sites", [])),

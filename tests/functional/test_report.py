@@ -144,7 +144,10 @@ def test_report_on_a_sizing_folder(tmp_path, mmc_path):
     assert main(["report", str(out), "--quiet"]) == 0
     wb = openpyxl.load_workbook(out / "report.xlsx")
     assert {"Recommendation", "Sizing", "Evidence"} <= set(wb.sheetnames)
-    assert "Engineers needed at each desk" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Staffing plan" in html and "Binding target by desk and day" in html
+    assert "Trade-off: service level and utilisation against engineer-days" in html
+    assert "Staffing" in wb.sheetnames
 
 
 def test_report_on_a_sweep_folder(tmp_path, mmc_path):
