@@ -34,7 +34,13 @@ from sim.experiment.sensitivity import (
     switching_values,
 )
 from sim.experiment.sensitivity import tables as sensitivity_tables
-from sim.experiment.sizing import SizingOutput, Target, parse_targets, recommended_toml
+from sim.experiment.sizing import (
+    SizingOutput,
+    Target,
+    parse_targets,
+    recommended_toml,
+    target_record,
+)
 from sim.experiment.sizing import size as _size
 from sim.experiment.sweep import (
     SweepOutput,
@@ -252,7 +258,7 @@ class SizingResult:
         meta = {
             "seed": self.seed,
             "replications": self.reps,
-            "targets": [str(t) for t in self.targets],
+            **target_record(self.targets),
             "targets_met": self.output.feasible,
             "cost": self.output.cost,
             **API,

@@ -33,7 +33,13 @@ from sim.experiment.backtest import backtest_table, readings_table
 from sim.experiment.calibrate import TRIAL_SCENARIO, calibrate
 from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
-from sim.experiment.sizing import parse_targets, recommended_toml, shortfalls, size
+from sim.experiment.sizing import (
+    parse_targets,
+    recommended_toml,
+    shortfalls,
+    size,
+    target_record,
+)
 from sim.experiment.store import ResultStore
 from sim.experiment.sweep import (
     PrecisionWarning,
@@ -450,7 +456,7 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     meta = {
         "scenario_name": scenario.name,
         **record,
-        "targets": [str(t) for t in targets],
+        **target_record(targets),
         "confidence": "one-sided 95% bound per desk and weekday",
         "seed": seed,
         "replications": reps,

@@ -179,6 +179,15 @@ def parse_targets(texts: Iterable[str | Target], every_hour: Iterable[str] = ())
     return out
 
 
+def target_record(targets: Iterable[Target]) -> dict[str, list[str]]:
+    """The targets as the manifest records them: over the day (``targets``) and, when any, held
+    in every opening hour (``every_hour_targets``), each as METRIC>=VALUE or METRIC<=VALUE."""
+    ts = list(targets)
+    out = {"targets": [str(t) for t in ts if not t.every_hour]}
+    hourly = [f"{t.metric}{t.op}{t.value:g}" for t in ts if t.every_hour]
+    return out | ({"every_hour_targets": hourly} if hourly else {})
+
+
 # --------------------------------------------------------------------------- the roster
 
 
@@ -594,7 +603,7 @@ def size(
     plan = with_roster(scenario, _nested(roster))
     rec = _recommendation(plan, targets, roster, cell_rows, cell_est, unmet, popups)
     cost = _cost(plan, rec)
-    detail = _detail(scenario, rec, estimates, cost)
+    detail = _detail(scenario, rec, estimates, cost, targets)
     curve_ = _tradeoff(scenario, plan, roster, whole, cost, reps, seed, measures, workers, dask)
     rounds += 1
     ev = pd.concat(evidence, ignore_index=True)
@@ -716,7 +725,7 @@ def _cost(plan: Scenario, rec: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _detail(scenario, rec, estimates, cost) -> pd.DataFrame:
+def _detail(scenario, rec, estimates, cost, targets) -> pd.DataFrame:
     desk = {e.site: e for e in estimates if e.day == ""}
     rows = []
     for site in scenario.sites:
@@ -734,7 +743,7 @@ def _detail(scenario, rec, estimates, cost) -> pd.DataFrame:
                 "popup_duty_per_week": int(mine["away_on_popups"].sum()),
                 "engineer_days_per_week": int(mine["rostered"].sum()),
                 "weekly_gbp": float(mine["rostered"].sum()) * cost["gbp_per_engineer_day"],
-                "gap_reason": gap_reason(scenario, site, mine),
+                "gap_reason": gap_reason(scenario, site, mine, targets),
             }
         )
     out = pd.DataFrame(rows)
@@ -743,7 +752,9 @@ def _detail(scenario, rec, estimates, cost) -> pd.DataFrame:
     return out
 
 
-def gap_reason(scenario: Scenario, site: Site, rows: pd.DataFrame) -> str:
+def gap_reason(
+    scenario: Scenario, site: Site, rows: pd.DataFrame, targets: Iterable[Target] = ()
+) -> str:
     """Why the simulated requirement differs from Erlang C on the same walk-ins: the model
     features Erlang C leaves out that are present at this desk."""
     ec = rows["erlang_c_estimate"]
@@ -751,6 +762,8 @@ def gap_reason(scenario: Scenario, site: Site, rows: pd.DataFrame) -> str:
     if len(diff) and (diff == 0).all():
         return "none: the simulation agrees with Erlang C on every day"
     why = []
+    if any(t.every_hour for t in targets):
+        why.append("a target held in every hour, not over the day")
     if (rows["sipp_estimate"] > rows["erlang_c_estimate"]).any():
         why.append("peaks within the day (SIPP above Erlang C on the day's mean)")
     if site.breaks:

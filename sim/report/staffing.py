@@ -80,7 +80,8 @@ def staffing_view(run: RunFolder) -> dict:
     png = to_png(tradeoff_figure(curve)) if curve is not None and len(curve) else None
     return {
         "staffing": {
-            "targets": list(run.manifest.get("targets", [])),
+            "targets": list(run.manifest.get("targets", []))
+            + [f"{t} in every opening hour" for t in run.manifest.get("every_hour_targets", [])],
             "days": _days(desks),
             "roster": roster_rows(desks),
             "binding": [_binding(r) for r in desks.to_dict("records")],
