@@ -219,9 +219,18 @@ def with_roster(scenario: Scenario, at_desk: Roster) -> Scenario:
     engineers at each listed pop-up (from its home desk, or its mobile team)."""
     data = scenario_to_dict(scenario)
     if any(p.name in at_desk for p in scenario.popups):
+        # first with room at each home desk for every pop-up it staffs, to learn who is away
+        sent = {(s.name, d): 0 for s in scenario.sites for d in range(7)}
         for j, p in enumerate(scenario.popups):
-            if p.name in at_desk:
-                data["popups"][j]["engineers"] = at_desk[p.name][WEEKDAYS.index(p.day)]
+            n = at_desk[p.name][WEEKDAYS.index(p.day)] if p.name in at_desk else p.engineers
+            data["popups"][j]["engineers"] = n
+            if not p.mobile_team and (p.home, WEEKDAYS.index(p.day)) in sent:
+                sent[(p.home, WEEKDAYS.index(p.day))] += n
+        for i, site in enumerate(scenario.sites):
+            if site.name in at_desk:
+                data["sites"][i]["engineers"] = [
+                    at_desk[site.name][d] + sent[(site.name, d)] for d in site.day_indices
+                ]
         scenario = validate(data, f"scenario '{scenario.name}' re-staffed for sizing")
         data = scenario_to_dict(scenario)
     for i, site in enumerate(scenario.sites):
@@ -604,7 +613,7 @@ def size(
     rec = _recommendation(plan, targets, roster, cell_rows, cell_est, unmet, popups)
     cost = _cost(plan, rec)
     detail = _detail(scenario, rec, estimates, cost, targets)
-    curve_ = _tradeoff(scenario, plan, roster, whole, cost, reps, seed, measures, workers, dask)
+    curve_ = _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask)
     rounds += 1
     ev = pd.concat(evidence, ignore_index=True)
     ev = ev[
@@ -620,7 +629,7 @@ def size(
     return SizingOutput(rec, detail, ev, plan, whole, cost, rounds, curve_)
 
 
-def _tradeoff(scenario, plan, roster, whole, cost, reps, seed, measures, workers, dask):
+def _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask):
     """The trade-off curve: the plan and the plan moved by each of `STEPS` engineers at every
     desk on every open day (one batch of runs)."""
     desks = [s.name for s in scenario.sites]
@@ -629,7 +638,7 @@ def _tradeoff(scenario, plan, roster, whole, cost, reps, seed, measures, workers
         [with_roster(scenario, _nested(r)) for r in rosters.values()],
         seed,
         reps,
-        dataclasses.replace(measures, hourly=()),
+        Measures(metrics=(), popups={}),  # the whole-run KPIs alone
         workers,
         dask,
     )

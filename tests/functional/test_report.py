@@ -148,7 +148,7 @@ def test_report_on_a_sizing_folder(tmp_path, mmc_path):
     assert {"Recommendation", "Sizing", "Evidence"} <= set(wb.sheetnames)
     staffing = [c for row in wb["Staffing"].iter_rows(values_only=True) for c in row if c]
     assert "Cost" in staffing and "desk" in staffing  # the roster, binding targets and cost
-    assert "service_level>=0.5 in every opening hour" in (out / "report.html").read_text()
+    assert "service_level&gt;=0.5 in every opening hour" in (out / "report.html").read_text()
     html = (out / "report.html").read_text()
     assert "Staffing plan" in html and "Binding target by desk and day" in html
     assert "Trade-off: service level and utilisation against engineer-days" in html
