@@ -35,7 +35,13 @@ from sim.experiment.sensitivity import (
     with_units,
 )
 from sim.experiment.sensitivity import tables as sensitivity_tables
-from sim.experiment.sizing import SizingOutput, Target, parse_targets, recommended_toml
+from sim.experiment.sizing import (
+    SizingOutput,
+    Target,
+    parse_targets,
+    recommended_toml,
+    target_record,
+)
 from sim.experiment.sizing import size as _size
 from sim.experiment.sweep import (
     SweepOutput,
@@ -232,6 +238,11 @@ class SizingResult:
     def recommendation(self) -> pd.DataFrame:
         return self.output.recommendation
 
+    @property
+    def tradeoff(self) -> pd.DataFrame:
+        """Per desk: service level and utilisation against engineer-days a week, with CIs."""
+        return self.output.tradeoff
+
     def summary(self) -> pd.DataFrame:
         """The evidence: every KPI with its CI at every staffing level tried."""
         return self.output.evidence
@@ -242,12 +253,13 @@ class SizingResult:
             "recommendation.csv": self.output.recommendation,
             "sizing.csv": self.output.detail,
             "evidence.csv": self.output.evidence,
+            "tradeoff.csv": self.output.tradeoff,
             "plan_summary.csv": self.output.plan_summary(),
         }
         meta = {
             "seed": self.seed,
             "replications": self.reps,
-            "targets": [str(t) for t in self.targets],
+            **target_record(self.targets),
             "targets_met": self.output.feasible,
             "cost": self.output.cost,
             **API,
@@ -362,16 +374,28 @@ def size(
     name: str | None = None,
     max_engineers: int = 12,
     progress: bool = False,
+    every_hour: Iterable[str] = (),
+    size_popups: bool = False,
 ) -> SizingResult:
     """The cheapest weekday roster at each desk meeting every target (e.g.
     ``"service_level>=0.8"``, a band ``"0.5<=utilisation<=0.85"``) on its one-sided 95 %
-    confidence bound, per desk and weekday."""
+    confidence bound, per desk and weekday; `every_hour` targets (e.g. ``"service_level>=0.7"``)
+    hold in every opening hour; `size_popups` sizes the pop-ups' engineers too."""
     s, _ = _scenario(scenario, overrides, name)
-    ts = parse_targets(targets)
+    ts = parse_targets(targets, every_hour)
     _check_counts(reps, seed, workers)
     limits.check_work([s], reps, workers)
     t0 = time.perf_counter()
-    out = _size(s, ts, seed, reps, max_engineers=max_engineers, workers=workers, progress=progress)
+    out = _size(
+        s,
+        ts,
+        seed,
+        reps,
+        max_engineers=max_engineers,
+        workers=workers,
+        progress=progress,
+        size_popups=size_popups,
+    )
     source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
     rewritten = isinstance(scenario, Scenario) or bool(overrides) or name is not None
     return SizingResult(out, ts, seed, reps, time.perf_counter() - t0, source, rewritten)

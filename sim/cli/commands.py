@@ -23,17 +23,23 @@ from sim.cli.console import (
     format_changes,
     format_comparison,
     format_readings,
-    format_sizing,
     format_summary,
     format_sweep_changes,
     wrap,
 )
+from sim.cli.staffing import format_sizing
 from sim.experiment import limits
 from sim.experiment.backtest import backtest_table, readings_table
 from sim.experiment.calibrate import TRIAL_SCENARIO, calibrate
 from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
-from sim.experiment.sizing import parse_targets, recommended_toml, shortfalls, size
+from sim.experiment.sizing import (
+    parse_targets,
+    recommended_toml,
+    shortfalls,
+    size,
+    target_record,
+)
 from sim.experiment.store import ResultStore
 from sim.experiment.sweep import (
     PrecisionWarning,
@@ -428,7 +434,7 @@ def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     scenario, record = _load(args)
-    targets = parse_targets(args.target)
+    targets = parse_targets(args.target, args.every_hour)
     seed = 1 if args.seed is None else args.seed
     reps = args.reps or 10
     if reps < 2:
@@ -436,23 +442,27 @@ def _size(args: argparse.Namespace, argv: list[str] | None) -> int:
     _check_work(args, [scenario], reps)
     out_dir, options = _prepare(args, scenario.name, "sizings")
     t0 = time.perf_counter()
-    result = size(scenario, targets, seed, reps, args.max_engineers, **options)
+    result = size(
+        scenario, targets, seed, reps, args.max_engineers, size_popups=args.size_popups, **options
+    )
     toml = recommended_toml(result.scenario, args.scenario, bool(args.overrides or args.name))
     tables = {
         "assumptions.csv": register_for(args.scenario, scenario, args.overrides),
         "recommendation.csv": result.recommendation,
         "sizing.csv": result.detail,
         "evidence.csv": result.evidence,
+        "tradeoff.csv": result.tradeoff,
         "plan_summary.csv": result.plan_summary(),
     }
     meta = {
         "scenario_name": scenario.name,
         **record,
-        "targets": [str(t) for t in targets],
+        **target_record(targets),
         "confidence": "one-sided 95% bound per desk and weekday",
         "seed": seed,
         "replications": reps,
         "max_engineers": args.max_engineers,
+        "popups_sized": args.size_popups,
         "rounds": result.rounds,
         "targets_met": result.feasible,
         "cost": result.cost,

@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from sim.calendar import WEEKDAYS as WEEKDAY_NAMES
 from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS
 from sim.scenario import Scenario
 
@@ -369,87 +368,6 @@ def format_comparison(comparison: pd.DataFrame, reps: int) -> str:
     header = [("", "#" if by_number else "scenario")] + [(x.what, x.unit) for x in COMPARE]
     lines += ["", table(header, rows)]
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- sizing
-
-
-def format_sizing(result, targets, reps: int) -> str:
-    rec, d = result.recommendation, result.detail
-    lines = [
-        wrap(
-            f"Cheapest weekday roster meeting {', '.join(map(str, targets))} at every desk on "
-            f"every day it opens (the one-sided 95% bound over {reps} replications, not the "
-            "mean); a cell is engineers at the desk + away on pop-up visits"
-        )
-    ]
-    days = [day for day in WEEKDAY_NAMES if day in set(rec["day"])]
-    rows = []
-    for site, g in rec.groupby("site", sort=False):
-        cell = {
-            r.day: f"{r.at_desk}+{r.away_on_popups}" + ("" if r.targets_met else "!")
-            for r in g.itertuples()
-        }
-        e = d.loc[d["site"] == site].iloc[0]
-        rows.append(
-            [str(site)]
-            + [cell.get(day, "") for day in days]
-            + [str(int(g["rostered"].sum())), _count(e.erlang_c_estimate), _count(e.sipp_estimate)]
-        )
-    header = (
-        [("", "desk")]
-        + [("", day) for day in days]
-        + [("engineer-days", "a week"), ("Erlang C", "engineers"), ("hour by hour", "engineers")]
-    )
-    lines.append(table(header, rows))
-    tight = []
-    for site, g in rec.groupby("site", sort=False):
-        r = (
-            g.loc[g["margin"].fillna(float("inf")).idxmin()]
-            if g["margin"].notna().any()
-            else g.iloc[0]
-        )
-        tight.append(
-            [
-                str(site),
-                str(r["day"]),
-                str(r["binding_target"]),
-                number(r["bound"], 3),
-                number(r["margin"], 3),
-            ]
-        )
-    lines.append("")
-    lines.append(
-        table(
-            [
-                ("", "desk"),
-                ("tightest", "day"),
-                ("binding", "target"),
-                ("95% bound", ""),
-                ("margin", ""),
-            ],
-            tight,
-        )
-    )
-    c = result.cost
-    lines.append("")
-    lines.append(
-        wrap(
-            f"Cost: {c['engineer_days_per_week']:g} engineer-days a week at the desks and on "
-            f"pop-up visits, £{c['weekly_gbp']:,.0f} a week, £{c['annual_gbp']:,.0f} a year "
-            f"(£{c['gbp_per_engineer_day']:,.2f} per engineer-day rostered)"
-        )
-    )
-    for r in d.itertuples():
-        lines.append(wrap(f"{r.site} against Erlang C: {r.gap_reason}"))
-    if not result.feasible:
-        missing = ", ".join(f"{r.site} {r.day}" for r in rec[~rec["targets_met"]].itertuples())
-        lines.append(wrap(f"not met within --max-engineers (marked !): {missing}"))
-    return "\n".join(lines)
-
-
-def _count(x) -> str:
-    return "–" if pd.isna(x) else str(x)
 
 
 # --------------------------------------------------------------------------- backtest

@@ -276,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
         help='a target every desk must meet, e.g. "service_level>=0.8" (repeatable)',
     )
     z.add_argument(
+        "--every-hour",
+        action="append",
+        default=[],
+        metavar="KPI>=VALUE",
+        help="a target held in every opening hour of every desk and day, e.g. "
+        '"service_level>=0.7" (repeatable)',
+    )
+    z.add_argument(
+        "--size-popups",
+        action="store_true",
+        help="also size each pop-up's engineers per visit (from its home desk or its mobile "
+        "team), as decisions beside the desks' rosters",
+    )
+    z.add_argument(
         "--max-engineers",
         type=_whole_number(1),
         default=12,

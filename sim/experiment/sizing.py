@@ -18,6 +18,7 @@ same seed and replications gives the same KPIs).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Iterable
@@ -35,7 +36,8 @@ from sim.analytic import MMc
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, WEEKDAYS
 from sim.experiment.executors import open_executor
 from sim.experiment.runner import summarise
-from sim.kpis import KPIS, replication_kpis, weekday_kpis
+from sim.experiment.tradeoff import STEPS, curve, stepped
+from sim.kpis import KPIS, hourly_kpis, replication_kpis, weekday_kpis
 from sim.model import demand, run_replication
 from sim.plan import compile_plan
 from sim.scenario import (
@@ -70,6 +72,9 @@ BETTER_WITH_MORE = {
 }
 CAPS = {"utilisation": ">="}  # met by fewer engineers: a band's lower bound
 SHARES = {m for m, k in KPIS.items() if k.unit == "share"}
+# KPIs of the visitors who walked in within an hour, which a target may hold in every hour
+HOURLY = ("service_level", "wait_mean_min", "wait_p90_min", "wait_p95_min", "renege_rate")
+WORST_HOUR = "_worst_hour"  # suffix of the metric a target held in every hour is checked on
 
 
 @dataclass(frozen=True)
@@ -77,41 +82,50 @@ class Target:
     metric: str
     op: str  # ">=" or "<="
     value: float
+    every_hour: bool = False  # held in every opening hour (the worst hour), not over the day
 
     @classmethod
-    def parse(cls, text: str) -> Target:
+    def parse(cls, text: str, flag: str = "--target") -> Target:
         m = TARGET_RE.match(text)
         if not m:
             raise ScenarioError(
-                f"--target '{text}': expected METRIC>=VALUE or METRIC<=VALUE, "
-                "e.g. service_level>=0.8, or a band LOW<=METRIC<=HIGH"
+                f"{flag} '{text}': expected METRIC>=VALUE or METRIC<=VALUE, "
+                "e.g. service_level>=0.8"
+                + (", or a band LOW<=METRIC<=HIGH" if flag == "--target" else "")
             )
         metric, op, value = m.groups()
-        return cls._checked(text, metric, op, value)
+        return cls._checked(text, metric, op, value, flag)
 
     @classmethod
-    def _checked(cls, text: str, metric: str, op: str, value: str) -> Target:
+    def _checked(
+        cls, text: str, metric: str, op: str, value: str, flag: str = "--target"
+    ) -> Target:
         if metric not in KPIS:
             raise ScenarioError(
-                f"--target '{text}': unknown KPI '{metric}'; allowed: {', '.join(KPIS)}"
+                f"{flag} '{text}': unknown KPI '{metric}'; allowed: {', '.join(KPIS)}"
             )
         try:
             number = float(value)
         except ValueError:
-            raise ScenarioError(f"--target '{text}': '{value}' is not a number") from None
+            raise ScenarioError(f"{flag} '{text}': '{value}' is not a number") from None
         if not np.isfinite(number):
-            raise ScenarioError(f"--target '{text}': '{value}' is not a finite number")
+            raise ScenarioError(f"{flag} '{text}': '{value}' is not a finite number")
         if BETTER_WITH_MORE.get(metric) != op and CAPS.get(metric) != op:
             sizable = ", ".join(f"{m}{o}" for m, o in BETTER_WITH_MORE.items())
             raise ScenarioError(
-                f"--target '{text}': a roster cannot be sized to {metric}{op}; targets that "
+                f"{flag} '{text}': a roster cannot be sized to {metric}{op}; targets that "
                 f"engineers help meet: {sizable}, and utilisation>= (a band's lower bound)"
             )
         if metric in SHARES and not 0 <= number <= 1:
-            raise ScenarioError(f"--target '{text}': {metric} is a share; give a value in [0, 1]")
+            raise ScenarioError(f"{flag} '{text}': {metric} is a share; give a value in [0, 1]")
         if number < 0 or (op == "<=" and number == 0 and metric in ("utilisation",)):
-            raise ScenarioError(f"--target '{text}': no roster can meet {metric}{op}{number:g}")
+            raise ScenarioError(f"{flag} '{text}': no roster can meet {metric}{op}{number:g}")
         return cls(metric, op, number)
+
+    @property
+    def key(self) -> str:
+        """The metric the target is checked on: the KPI, or its worst opening hour."""
+        return self.metric + WORST_HOUR if self.every_hour else self.metric
 
     @property
     def caps(self) -> bool:
@@ -128,11 +142,12 @@ class Target:
         return bound - self.value if self.op == ">=" else self.value - bound
 
     def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+        return f"{self.metric}{self.op}{self.value:g}" + (" every hour" if self.every_hour else "")
 
 
-def parse_targets(texts: Iterable[str | Target]) -> list[Target]:
-    """Targets from ``METRIC>=VALUE``, ``METRIC<=VALUE`` or a band ``LOW<=METRIC<=HIGH``;
+def parse_targets(texts: Iterable[str | Target], every_hour: Iterable[str] = ()) -> list[Target]:
+    """Targets from ``METRIC>=VALUE``, ``METRIC<=VALUE`` or a band ``LOW<=METRIC<=HIGH``, and
+    targets held in every opening hour (`every_hour`: ``METRIC>=VALUE`` of a KPI in `HOURLY`);
     ScenarioError for an unknown KPI, a bound no roster can meet, or a band with low > high."""
     out: list[Target] = []
     for t in texts:
@@ -145,15 +160,32 @@ def parse_targets(texts: Iterable[str | Target]) -> list[Target]:
             out += [Target._checked(t, metric, ">=", low), Target._checked(t, metric, "<=", high)]
         else:
             out.append(Target.parse(t))
+    for t in every_hour:
+        hourly = Target.parse(t, "--every-hour")
+        if hourly.metric not in HOURLY:
+            raise ScenarioError(
+                f"--every-hour '{t}': {hourly.metric} is not measured hour by hour; "
+                f"allowed: {', '.join(HOURLY)}"
+            )
+        out.append(dataclasses.replace(hourly, every_hour=True))
     if not out:
         raise ScenarioError("--target: give at least one target")
     for floor in (t for t in out if t.op == ">="):
-        for ceiling in (t for t in out if t.op == "<=" and t.metric == floor.metric):
+        for ceiling in (t for t in out if t.op == "<=" and t.key == floor.key):
             if floor.value > ceiling.value:
                 raise ScenarioError(
                     f"--target: the band {floor} and {ceiling} is empty (low > high)"
                 )
     return out
+
+
+def target_record(targets: Iterable[Target]) -> dict[str, list[str]]:
+    """The targets as the manifest records them: over the day (``targets``) and, when any, held
+    in every opening hour (``every_hour_targets``), each as METRIC>=VALUE or METRIC<=VALUE."""
+    ts = list(targets)
+    out = {"targets": [str(t) for t in ts if not t.every_hour]}
+    hourly = [f"{t.metric}{t.op}{t.value:g}" for t in ts if t.every_hour]
+    return out | ({"every_hour_targets": hourly} if hourly else {})
 
 
 # --------------------------------------------------------------------------- the roster
@@ -178,13 +210,29 @@ def popup_duty(scenario: Scenario, site: Site) -> list[int]:
     return away_on_popups(scenario, site)
 
 
-Roster = dict[str, dict[int, int]]  # desk → weekday index → engineers at the desk
+Roster = dict[str, dict[int, int]]  # desk or pop-up → weekday index → engineers there
 
 
 def with_roster(scenario: Scenario, at_desk: Roster) -> Scenario:
     """The scenario with `at_desk[site][weekday]` engineers at each listed desk on each weekday
-    it opens, plus those the plan sends to pop-ups that day."""
+    it opens, plus those the plan sends to pop-ups that day; and `at_desk[popup][its day]`
+    engineers at each listed pop-up (from its home desk, or its mobile team)."""
     data = scenario_to_dict(scenario)
+    if any(p.name in at_desk for p in scenario.popups):
+        # first with room at each home desk for every pop-up it staffs, to learn who is away
+        sent = {(s.name, d): 0 for s in scenario.sites for d in range(7)}
+        for j, p in enumerate(scenario.popups):
+            n = at_desk[p.name][WEEKDAYS.index(p.day)] if p.name in at_desk else p.engineers
+            data["popups"][j]["engineers"] = n
+            if not p.mobile_team and (p.home, WEEKDAYS.index(p.day)) in sent:
+                sent[(p.home, WEEKDAYS.index(p.day))] += n
+        for i, site in enumerate(scenario.sites):
+            if site.name in at_desk:
+                data["sites"][i]["engineers"] = [
+                    at_desk[site.name][d] + sent[(site.name, d)] for d in site.day_indices
+                ]
+        scenario = validate(data, f"scenario '{scenario.name}' re-staffed for sizing")
+        data = scenario_to_dict(scenario)
     for i, site in enumerate(scenario.sites):
         if site.name in at_desk:
             away = away_on_popups(scenario, site)
@@ -307,35 +355,63 @@ def _erlang_c_engineers(
 # --------------------------------------------------------------------------- the search
 
 
-def _replication(scenario: Scenario, seed: int, r: int, metrics: list[str]):
+@dataclass(frozen=True)
+class Measures:
+    """What each replication of a trial roster is measured on."""
+
+    metrics: tuple[str, ...]  # KPIs per desk (and pop-up sized) and weekday
+    popups: dict[str, str]  # pop-ups sized → the weekday of their visit
+    hourly: tuple[str, ...] = ()  # KPIs held in every opening hour
+    hourly_sites: frozenset[str] = frozenset()
+
+
+Evaluation = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]
+
+
+def _replication(scenario: Scenario, seed: int, r: int, m: Measures) -> Evaluation:
     rec = run_replication(scenario, seed, r)
-    return replication_kpis(scenario, rec), weekday_kpis(scenario, rec, metrics)
+    whole = replication_kpis(scenario, rec)
+    days = weekday_kpis(scenario, rec, list(m.metrics))
+    if m.popups:  # a pop-up opens on one weekday: its whole-run KPIs are that day's
+        p = whole[whole["site"].isin(list(m.popups)) & whole["metric"].isin(m.metrics)]
+        p = p.assign(day=p["site"].map(m.popups))[days.columns]
+        days = pd.concat([days, p], ignore_index=True)
+    hours = hourly_kpis(scenario, rec, list(m.hourly), set(m.hourly_sites)) if m.hourly else None
+    return whole, days, hours
 
 
 def _evaluate(
-    scenario: Scenario,
+    scenarios: list[Scenario],
     seed: int,
     reps: int,
-    metrics: list[str],
+    m: Measures,
     workers: int | None,
     dask: str | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The whole-run KPIs (as ``techbar run``) and the per-weekday KPIs of every desk."""
-    outs: list[Any] = [None] * reps
-    with open_executor(min(workers or 1, reps) if dask is None else None, dask) as pool:
+) -> list[Evaluation]:
+    """Per scenario: the whole-run KPIs (as ``techbar run``), the per-weekday KPIs of every desk
+    (and pop-up sized) and, for targets held in every hour, the per-hour KPIs; the replications
+    of all the scenarios run as one batch."""
+    jobs = [(i, r) for i in range(len(scenarios)) for r in range(reps)]
+    with open_executor(min(workers or 1, len(jobs)) if dask is None else None, dask) as pool:
         if pool is None:
-            outs = [_replication(scenario, seed, r, metrics) for r in range(reps)]
+            outs = [_replication(scenarios[i], seed, r, m) for i, r in jobs]
         else:
-            futures = [pool.submit(_replication, scenario, seed, r, metrics) for r in range(reps)]
+            futures = [pool.submit(_replication, scenarios[i], seed, r, m) for i, r in jobs]
             outs = [f.result() for f in futures]
-    whole = pd.concat([o[0] for o in outs], ignore_index=True)
-    days = pd.concat([o[1] for o in outs], ignore_index=True)
-    return whole, days
+    result: list[Evaluation] = []
+    for i in range(len(scenarios)):
+        mine = outs[i * reps : (i + 1) * reps]
+        whole = pd.concat([o[0] for o in mine], ignore_index=True)
+        days = pd.concat([o[1] for o in mine], ignore_index=True)
+        hours = pd.concat([o[2] for o in mine], ignore_index=True) if m.hourly else None
+        result.append((whole, days, hours))
+    return result
 
 
-def bounds(days: pd.DataFrame) -> pd.DataFrame:
-    """Per site, day and metric: mean, std, n and the one-sided 95 % lower and upper bounds."""
-    g = days.groupby(["site", "day", "metric"], sort=False)["value"]
+def bounds(days: pd.DataFrame, keys: tuple[str, ...] = ("site", "day", "metric")) -> pd.DataFrame:
+    """Per site, day and metric (or `keys`): mean, std, n and the one-sided 95 % lower and
+    upper bounds, and the two-sided 95 % interval."""
+    g = days.groupby(list(keys), sort=False)["value"]
     out = g.agg(mean="mean", std="std", n="count").reset_index()
     half = (
         stats.t.ppf(CONFIDENCE, np.maximum(out["n"] - 1, 1)) * out["std"] / np.sqrt(out["n"])
@@ -352,16 +428,43 @@ def bounds(days: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def worst_hours(hours: pd.DataFrame | None, targets: list[Target]) -> pd.DataFrame:
+    """Per site, day and target held in every hour: the bounds of its worst opening hour (the
+    smallest margin), as metric ``<KPI>_worst_hour`` with the clock hour. An hour with visitors
+    in fewer than two replications has no bound and is not judged."""
+    hourly = [t for t in targets if t.every_hour]
+    if hours is None or not hourly:
+        return pd.DataFrame()
+    b = bounds(hours, ("site", "day", "hour", "metric"))
+    b = b[b["n"] >= 2]
+    frames = []
+    for t in hourly:
+        m = b[b["metric"] == t.metric].copy()
+        if m.empty:
+            continue
+        bound = m["lower"] if t.op == ">=" else m["upper"]
+        margin = (bound - t.value if t.op == ">=" else t.value - bound).fillna(-np.inf)
+        worst = m.loc[margin.groupby([m["site"], m["day"]], sort=False).idxmin()]
+        frames.append(worst.assign(metric=t.key))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _all_bounds(days: pd.DataFrame, hours: pd.DataFrame | None, targets) -> pd.DataFrame:
+    b = bounds(days).assign(hour=np.nan)
+    w = worst_hours(hours, targets)
+    return pd.concat([b, w[b.columns]], ignore_index=True) if len(w) else b
+
+
 def _verdicts(targets: list[Target], b: pd.DataFrame) -> dict[str, tuple[float, float, bool]]:
-    """Per target: (bound, margin, met) from one cell's rows; a day nobody walked in on meets
-    every target (nothing to serve)."""
+    """Per target: (bound, margin, met) from one cell's rows; a day nobody walked in on (or,
+    for a target held every hour, with no hour to judge) meets it (nothing to serve)."""
     rows = b.set_index("metric")
     out = {}
     for t in targets:
-        r = rows.loc[t.metric]
-        if r["n"] == 0:
+        if t.key not in rows.index or rows.loc[t.key, "n"] == 0:
             out[str(t)] = (np.nan, np.inf, True)
             continue
+        r = rows.loc[t.key]
         bound = r["lower"] if t.op == ">=" else r["upper"]
         margin = t.margin(bound) if not np.isnan(bound) else -np.inf
         out[str(t)] = (float(bound), float(margin), bool(margin >= 0))
@@ -377,6 +480,7 @@ class SizingOutput:
     final_kpis: pd.DataFrame  # the plan's whole-run KPIs per replication (as techbar run)
     cost: dict[str, float] = field(default_factory=dict)
     rounds: int = 0
+    tradeoff: pd.DataFrame = field(default_factory=pd.DataFrame)  # per desk: the curve
 
     def plan_summary(self) -> pd.DataFrame:
         """The plan's KPIs with 95 % CIs, as ``techbar run recommended.toml`` summarises them."""
@@ -398,47 +502,73 @@ def size(
     workers: int | None = None,
     dask: str | None = None,
     progress: bool = False,
+    size_popups: bool = False,
     **_: Any,
 ) -> SizingOutput:
-    """The cheapest weekday roster (fewest engineers at each desk on each weekday) meeting every
-    target on the one-sided 95 % confidence bound over `reps` replications."""
+    """The cheapest weekday roster (fewest engineers at each desk on each weekday, and with
+    `size_popups` at each pop-up visit, from its home desk or its mobile team) meeting every
+    target on the one-sided 95 % confidence bound over `reps` replications; with the trade-off
+    curve around it."""
     if reps < 2:
         raise ScenarioError("--reps: sizing with confidence needs at least 2 replications")
-    metrics = sorted({t.metric for t in targets} | {"service_level", "utilisation", "walkins"})
+    popups = [p for p in scenario.popups if size_popups]
+    cells = [(s.name, d) for s in scenario.sites for d in s.day_indices]
+    cells += [(p.name, WEEKDAYS.index(p.day)) for p in popups]
+    measures = Measures(
+        metrics=tuple(
+            sorted(
+                {t.metric for t in targets if not t.every_hour}
+                | {"service_level", "utilisation", "walkins"}
+            )
+        ),
+        popups={p.name: p.day for p in popups},
+        hourly=tuple(sorted({t.metric for t in targets if t.every_hour})),
+        hourly_sites=frozenset(n for n, _ in cells),
+    )
     estimates = analytic_estimates(scenario, targets, seed, max_engineers=max_engineers)
     cell_est = {(e.site, e.day): e for e in estimates}
-    cells = [(s.name, d) for s in scenario.sites for d in s.day_indices]
     level = {
         (n, d): min(
             max_engineers,
             max(1, cell_est[(n, WEEKDAYS[d])].sipp or cell_est[(n, WEEKDAYS[d])].erlang_c or 1),
         )
         for n, d in cells
+        if (n, WEEKDAYS[d]) in cell_est
     }
+    level |= {(p.name, WEEKDAYS.index(p.day)): min(max_engineers, p.engineers) for p in popups}
     needs = [t for t in targets if not t.caps]
     passes: dict[tuple[str, int], dict[int, bool]] = {c: {} for c in cells}
     answer: dict[tuple[str, int], int] = {}
     unmet: set[tuple[str, int]] = set()
     evidence: list[pd.DataFrame] = []
     rounds = 0
+    keys = [t.key for t in targets]
 
     def record(b: pd.DataFrame, roster: dict[tuple[str, int], int], final: bool) -> None:
-        b = b[b["metric"].isin([t.metric for t in targets])].copy()
+        b = b[b["metric"].isin(keys)].copy()
         b["engineers"] = [
             roster[(s, WEEKDAYS.index(d))] for s, d in zip(b.site, b.day, strict=True)
         ]
         b["final"] = final
         evidence.append(b)
 
+    def run(roster: dict[tuple[str, int], int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        nonlocal rounds
+        ((whole, days, hours),) = _evaluate(
+            [with_roster(scenario, _nested(roster))], seed, reps, measures, workers, dask
+        )
+        rounds += 1
+        return whole, _all_bounds(days, hours, targets)
+
+    def rows_of(b: pd.DataFrame) -> dict:
+        return dict(iter(b.groupby(["site", "day"], sort=False)))
+
     while True:
         while len(answer) < len(cells):
             roster = {c: answer.get(c, level[c]) for c in cells}
-            trial = with_roster(scenario, _nested(roster))
-            _, days = _evaluate(trial, seed, reps, metrics, workers, dask)
-            rounds += 1
-            b = bounds(days)
+            _, b = run(roster)
             record(b, roster, False)
-            cell_rows = dict(iter(b.groupby(["site", "day"], sort=False)))
+            cell_rows = rows_of(b)
             for cell in cells:
                 if cell in answer:
                     continue
@@ -459,11 +589,8 @@ def size(
                     level[cell] = c + 1
         # confirm the plan as a whole: the evidence, and what `techbar run` reproduces
         roster = dict(answer)
-        plan = with_roster(scenario, _nested(roster))
-        whole, days = _evaluate(plan, seed, reps, metrics, workers, dask)
-        rounds += 1
-        b = bounds(days)
-        cell_rows = dict(iter(b.groupby(["site", "day"], sort=False)))
+        whole, b = run(roster)
+        cell_rows = rows_of(b)
         again = [
             cell
             for cell in cells
@@ -482,20 +609,49 @@ def size(
                 answer[cell] = roster[cell]
                 unmet.add(cell)
     record(b, roster, True)
-    rec = _recommendation(scenario, targets, roster, cell_rows, cell_est, unmet)
-    cost = _cost(scenario, rec)
-    detail = _detail(scenario, rec, estimates, cost)
+    plan = with_roster(scenario, _nested(roster))
+    rec = _recommendation(plan, targets, roster, cell_rows, cell_est, unmet, popups)
+    cost = _cost(plan, rec)
+    detail = _detail(scenario, rec, estimates, cost, targets)
+    curve_ = _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask)
+    rounds += 1
     ev = pd.concat(evidence, ignore_index=True)
     ev = ev[
-        ["site", "day", "engineers", "metric", "mean", "std", "ci_low", "ci_high", "n"]
+        ["site", "day", "engineers", "metric", "hour", "mean", "std", "ci_low", "ci_high", "n"]
         + ["lower", "upper", "final"]
     ]
     ev = ev.drop_duplicates(["site", "day", "engineers", "metric"], keep="last")
-    order = {n: i for i, n in enumerate(s.name for s in scenario.sites)}
+    names = [s.name for s in scenario.sites] + [p.name for p in popups]
+    order = {n: i for i, n in enumerate(names)}
     ev = ev.assign(_s=ev["site"].map(order), _d=ev["day"].map(WEEKDAYS.index))
     ev = ev.sort_values(["_s", "_d", "engineers", "metric"], kind="stable")
     ev = ev.drop(columns=["_s", "_d"]).reset_index(drop=True)
-    return SizingOutput(rec, detail, ev, plan, whole, cost, rounds)
+    return SizingOutput(rec, detail, ev, plan, whole, cost, rounds, curve_)
+
+
+def _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask):
+    """The trade-off curve: the plan and the plan moved by each of `STEPS` engineers at every
+    desk on every open day (one batch of runs)."""
+    desks = [s.name for s in scenario.sites]
+    rosters = {k: stepped(roster, set(desks), k) for k in STEPS}
+    runs = _evaluate(
+        [with_roster(scenario, _nested(r)) for r in rosters.values()],
+        seed,
+        reps,
+        Measures(metrics=(), popups={}),  # the whole-run KPIs alone
+        workers,
+        dask,
+    )
+    points = {0: (roster, whole)} | {
+        k: (rosters[k], out[0]) for k, out in zip(rosters, runs, strict=True)
+    }
+    away = {
+        (s.name, d): n
+        for s in plan.sites
+        for d, n in enumerate(away_on_popups(plan, s))
+        if d in s.day_indices
+    }
+    return curve(points, away, desks, cost["gbp_per_engineer_day"])
 
 
 def _nested(roster: dict[tuple[str, int], int]) -> Roster:
@@ -505,51 +661,72 @@ def _nested(roster: dict[tuple[str, int], int]) -> Roster:
     return out
 
 
-def _recommendation(scenario, targets, roster, cell_rows, cell_est, unmet) -> pd.DataFrame:
+def _recommendation(plan, targets, roster, cell_rows, cell_est, unmet, popups) -> pd.DataFrame:
+    """One row per desk and open weekday (then per pop-up sized): the roster, whether every
+    target is met, the binding target (the smallest margin relative to its value) with its
+    bound and margin, every target's margin, and the Erlang C / SIPP estimates."""
+    scale = {str(t): max(abs(t.value), 1e-9) for t in targets}
     rows = []
-    for site in scenario.sites:
-        away = away_on_popups(scenario, site)
+
+    def row(name: str, d: int, away: int, rostered: int, kind: str, source: str) -> dict:
+        cell = (name, d)
+        verdict = _verdicts(targets, cell_rows[(name, WEEKDAYS[d])])
+        binding = min(verdict, key=lambda k: verdict[k][1] / scale[k])
+        bound, margin, _ = verdict[binding]
+        missed = [k for k, v in verdict.items() if not v[2]]
+        e = cell_est.get((name, WEEKDAYS[d]))
+        met = not missed and cell not in unmet
+        return {
+            "site": name,
+            "engineers": roster[cell] if met else None,
+            "day": WEEKDAYS[d],
+            "at_desk": roster[cell],
+            "away_on_popups": away,
+            "rostered": rostered,
+            "kind": kind,
+            "staffed_from": source,
+            "targets_met": met,
+            "binding_target": binding,
+            "bound": bound,
+            "margin": margin if np.isfinite(margin) else np.nan,
+            "margins": "; ".join(
+                f"{k}: {'no visitors' if not np.isfinite(v[1]) else f'{v[1]:+.4g}'}"
+                for k, v in verdict.items()
+            ),
+            "missed": "; ".join(missed),
+            "erlang_c_estimate": e.erlang_c if e else None,
+            "sipp_estimate": e.sipp if e else None,
+            "arrivals_per_open_hour": e.arrivals_per_open_hour if e else np.nan,
+        }
+
+    for site in plan.sites:
+        away = away_on_popups(plan, site)
         for d in site.day_indices:
-            cell = (site.name, d)
-            verdict = _verdicts(targets, cell_rows[(site.name, WEEKDAYS[d])])
-            scale = {str(t): max(abs(t.value), 1e-9) for t in targets}
-            binding = min(verdict, key=lambda k: verdict[k][1] / scale[k])
-            bound, margin, _ = verdict[binding]
-            missed = [k for k, v in verdict.items() if not v[2]]
-            e = cell_est[(site.name, WEEKDAYS[d])]
-            met = not missed and cell not in unmet
-            rows.append(
-                {
-                    "site": site.name,
-                    "engineers": roster[cell] if met else None,
-                    "day": WEEKDAYS[d],
-                    "at_desk": roster[cell],
-                    "away_on_popups": away[d],
-                    "rostered": roster[cell] + away[d],
-                    "targets_met": met,
-                    "binding_target": binding,
-                    "bound": bound,
-                    "margin": margin if np.isfinite(margin) else np.nan,
-                    "missed": "; ".join(missed),
-                    "erlang_c_estimate": e.erlang_c,
-                    "sipp_estimate": e.sipp,
-                    "arrivals_per_open_hour": e.arrivals_per_open_hour,
-                }
-            )
+            n = roster[(site.name, d)]
+            rows.append(row(site.name, d, away[d], n + away[d], "desk", ""))
+    for p in popups:
+        n = roster[(p.name, WEEKDAYS.index(p.day))]
+        source = "mobile team" if p.mobile_team else p.home
+        rows.append(
+            row(p.name, WEEKDAYS.index(p.day), 0, n if p.mobile_team else 0, "pop-up", source)
+        )
     out = pd.DataFrame(rows)
     for col in ("engineers", "erlang_c_estimate", "sipp_estimate"):
         out[col] = pd.array(out[col], dtype="Int64")
     return out
 
 
-def _cost(scenario: Scenario, rec: pd.DataFrame) -> dict[str, float]:
-    """Engineer-days rostered per week at the desks (pop-up duty included) and their cost."""
-    c = scenario.costs
+def _cost(plan: Scenario, rec: pd.DataFrame) -> dict[str, float]:
+    """Engineer-days rostered per week at the desks (pop-up duty included) and in the pop-ups'
+    mobile teams (one visit a week each), and their cost."""
+    c = plan.costs
     per_day = c.engineer_gbp_per_fte_year / c.engineer_days_per_fte_year
-    days = float(rec["rostered"].sum())
-    mobile = float(sum(p.engineers for p in scenario.popups if p.mobile_team))
+    desks = float(rec.loc[rec["kind"] == "desk", "rostered"].sum())
+    mobile = float(sum(p.engineers for p in plan.popups if p.mobile_team))
+    days = desks + mobile
     return {
         "engineer_days_per_week": days,
+        "desk_engineer_days_per_week": desks,
         "mobile_team_days_per_week": mobile,
         "gbp_per_engineer_day": per_day,
         "weekly_gbp": days * per_day,
@@ -557,7 +734,7 @@ def _cost(scenario: Scenario, rec: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _detail(scenario, rec, estimates, cost) -> pd.DataFrame:
+def _detail(scenario, rec, estimates, cost, targets) -> pd.DataFrame:
     desk = {e.site: e for e in estimates if e.day == ""}
     rows = []
     for site in scenario.sites:
@@ -575,7 +752,7 @@ def _detail(scenario, rec, estimates, cost) -> pd.DataFrame:
                 "popup_duty_per_week": int(mine["away_on_popups"].sum()),
                 "engineer_days_per_week": int(mine["rostered"].sum()),
                 "weekly_gbp": float(mine["rostered"].sum()) * cost["gbp_per_engineer_day"],
-                "gap_reason": gap_reason(scenario, site, mine),
+                "gap_reason": gap_reason(scenario, site, mine, targets),
             }
         )
     out = pd.DataFrame(rows)
@@ -584,7 +761,9 @@ def _detail(scenario, rec, estimates, cost) -> pd.DataFrame:
     return out
 
 
-def gap_reason(scenario: Scenario, site: Site, rows: pd.DataFrame) -> str:
+def gap_reason(
+    scenario: Scenario, site: Site, rows: pd.DataFrame, targets: Iterable[Target] = ()
+) -> str:
     """Why the simulated requirement differs from Erlang C on the same walk-ins: the model
     features Erlang C leaves out that are present at this desk."""
     ec = rows["erlang_c_estimate"]
@@ -592,6 +771,8 @@ def gap_reason(scenario: Scenario, site: Site, rows: pd.DataFrame) -> str:
     if len(diff) and (diff == 0).all():
         return "none: the simulation agrees with Erlang C on every day"
     why = []
+    if any(t.every_hour for t in targets):
+        why.append("a target held in every hour, not over the day")
     if (rows["sipp_estimate"] > rows["erlang_c_estimate"]).any():
         why.append("peaks within the day (SIPP above Erlang C on the day's mean)")
     if site.breaks:
@@ -622,7 +803,7 @@ def shortfalls(result: SizingOutput, targets: list[Target]) -> list[str]:
         mean = rows.set_index("metric")["mean"]
         reached = (
             "; ".join(
-                f"{t} is not met: {t.metric} reaches {_value(mean.get(t.metric, np.nan))} on "
+                f"{t} is not met: {t.key} reaches {_value(mean.get(t.key, np.nan))} on "
                 f"{first['day']}"
                 for t in missed
             )
@@ -674,6 +855,11 @@ def _edited(plan: Scenario, source: Path) -> str:
         roster = tomlkit.item(list(site.engineers) if isinstance(site.engineers, list) else [])
         roster.comment(f"rostered {'/'.join(site.days)}: at the desk + on pop-up visits")
         table["engineers"] = roster
+    popups = {p.name: p for p in plan.popups}
+    for table in doc.get("popups", []):
+        n = popups[str(table["name"])].engineers
+        if table.get("engineers", 1) != n:  # a pop-up sized: its engineers per visit
+            table["engineers"] = n
     return tomlkit.dumps(doc)
 
 

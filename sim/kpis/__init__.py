@@ -25,6 +25,7 @@ from sim.kpis.registry import (
 )
 from sim.kpis.tables import (
     WAIT_BINS_MIN,
+    hourly_kpis,
     queue_by_hour,
     replication_kpis,
     stock_levels,
@@ -45,6 +46,7 @@ __all__ = [
     "busy_step",
     "downtime_saved_days",
     "force_scale",
+    "hourly_kpis",
     "ingredients",
     "kpi_table",
     "measured_windows",

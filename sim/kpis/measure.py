@@ -278,6 +278,40 @@ def on_weekday(site: SiteRecord, weekday: int) -> SiteRecord:
     windows = windows[(windows[:, 0] // MIN_PER_DAY).astype(int) % 7 == weekday]
     v = site.visits
     keep = (v.arrive_min // MIN_PER_DAY).astype(int) % 7 == weekday
+    return _cut(site, keep, windows)
+
+
+def on_weekday_hour(site: SiteRecord, weekday: int, hour: int) -> SiteRecord:
+    """The site's record cut to one clock hour of one weekday: the visitors who walked in then
+    and its opening windows clipped to that hour (for targets held in every opening hour)."""
+    windows = _by_day(site.windows)
+    windows = windows[(windows[:, 0] // MIN_PER_DAY).astype(int) % 7 == weekday]
+    day0 = windows[:, 0] // MIN_PER_DAY * MIN_PER_DAY
+    lo = np.maximum(windows[:, 0], day0 + hour * MIN_PER_HOUR)
+    hi = np.minimum(windows[:, 1], day0 + (hour + 1) * MIN_PER_HOUR)
+    windows = np.column_stack([lo, hi])[lo < hi].reshape(-1, 2)
+    v = site.visits
+    keep = ((v.arrive_min // MIN_PER_DAY).astype(int) % 7 == weekday) & (
+        (v.arrive_min % MIN_PER_DAY) // MIN_PER_HOUR == hour
+    )
+    return _cut(site, keep, windows)
+
+
+def opening_hours(site: SiteRecord, weekday: int) -> list[int]:
+    """Clock hours in which the site's opening windows beginning on `weekday` are open."""
+    windows = _by_day(site.windows)
+    windows = windows[(windows[:, 0] // MIN_PER_DAY).astype(int) % 7 == weekday]
+    hours: set[int] = set()
+    for a, b in windows:
+        day0 = a // MIN_PER_DAY * MIN_PER_DAY
+        first, last = int((a - day0) // MIN_PER_HOUR), int(np.ceil((b - day0) / MIN_PER_HOUR))
+        hours.update(range(first, min(last, 24)))
+    return sorted(hours)
+
+
+def _cut(site: SiteRecord, keep: np.ndarray, windows: np.ndarray) -> SiteRecord:
+    """The site's record with the visitors in `keep` and opening `windows` alone."""
+    v = site.visits
     visits = copy.copy(v)
     for f in dataclasses.fields(v):
         x = getattr(v, f.name)

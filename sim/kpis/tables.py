@@ -14,6 +14,8 @@ from sim.kpis.measure import (
     ingredients,
     measured_windows,
     on_weekday,
+    on_weekday_hour,
+    opening_hours,
     pool,
     queue_step,
     taken,
@@ -69,6 +71,26 @@ def weekday_kpis(
                 (rec.replication, s.name, WEEKDAYS[d], m, float(KPIS[m].formula(g))) for m in names
             ]
     return pd.DataFrame(rows, columns=["replication", "site", "day", "metric", "value"])
+
+
+def hourly_kpis(
+    scenario: Scenario, rec: ReplicationRecord, metrics: list[str], sites: set[str]
+) -> pd.DataFrame:
+    """Long table: replication, site, day, hour, metric, value — the KPIs `metrics` of each of
+    `sites` (desks or pop-ups) in each clock hour it is open on each weekday, from the visitors
+    who walked in during that hour. The formulas are the KPIs' own."""
+    rows = []
+    for s in rec.sites:
+        if s.name not in sites:
+            continue
+        for d in range(7):
+            for h in opening_hours(s, d):
+                g = ingredients(on_weekday_hour(s, d, h), rec, scenario)
+                rows += [
+                    (rec.replication, s.name, WEEKDAYS[d], h, m, float(KPIS[m].formula(g)))
+                    for m in metrics
+                ]
+    return pd.DataFrame(rows, columns=["replication", "site", "day", "hour", "metric", "value"])
 
 
 def queue_by_hour(rec: ReplicationRecord) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import pandas as pd
 from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS, kpi_table
 from sim.report.folder import HEADLINE, RunFolder, results_table
 from sim.report.run_folder import write_file_atomically
+from sim.report.staffing import write_staffing_sheet
 
 # Text from run folders (names, descriptions, overrides) is written as text, never as a formula
 # or a link, whatever it starts with (=, +, -, @, http://); the workbook's own formulas (named
@@ -43,6 +44,7 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 base = results[results["scenario"] == results["scenario"].iloc[0]]
                 _chart_sheet(xw, base, desks=_desks(run))
             _costs_sheet(xw, run)
+            write_staffing_sheet(xw, run)
             for name, sheet in (
                 ("comparison", "Comparison with base"),
                 ("recommendation", "Recommendation"),

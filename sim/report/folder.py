@@ -127,6 +127,27 @@ TABLE_SPECS: dict[str, TableSpec] = {
     "evidence": TableSpec(
         ("site", "metric"), ("engineers", *STATS), ("site", "metric", "engineers", "n"), rows=True
     ),
+    "tradeoff": TableSpec(
+        ("site",),
+        (
+            "step",
+            "engineer_days_per_week",
+            "annual_gbp",
+            "service_level_mean",
+            "service_level_ci_low",
+            "service_level_ci_high",
+            "utilisation_mean",
+            "utilisation_ci_low",
+            "utilisation_ci_high",
+            "sl_points_gained",
+            "sl_points_gained_ci_low",
+            "sl_points_gained_ci_high",
+            "annual_gbp_per_sl_point",
+        ),
+        ("site", "step", "engineer_days_per_week"),
+        key=("site", "step"),
+        other=("plan",),
+    ),
     "backtest": TableSpec(
         ("outcome", "metric", "site"),
         ("simulated_mean", "ci_low", "ci_high", "n"),

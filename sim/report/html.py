@@ -16,6 +16,7 @@ from sim.report.executive import executive_summary
 from sim.report.folder import DESK_COMPARE, HEADLINE, SITE_KPIS, RunFolder
 from sim.report.names import readable_names
 from sim.report.run_folder import write_file_atomically
+from sim.report.staffing import staffing_view
 from sim.scenario import override_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -63,6 +64,7 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
         backtest=_records(run.get("backtest")),
         **sensitivity_view(run),
         **business_case_view(run),
+        **staffing_view(run),
         kpis=kpi_table().to_dict("records"),
         scenario=scen,
         n_sites=len(scen.get("sites", [])),

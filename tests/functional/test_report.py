@@ -133,6 +133,8 @@ def test_report_on_a_sizing_folder(tmp_path, mmc_path):
                 "horizon_weeks=3",
                 "--target",
                 "service_level>=0.8",
+                "--every-hour",
+                "service_level>=0.5",
                 "--reps",
                 "2",
                 "--out",
@@ -145,7 +147,13 @@ def test_report_on_a_sizing_folder(tmp_path, mmc_path):
     assert main(["report", str(out), "--quiet"]) == 0
     wb = openpyxl.load_workbook(out / "report.xlsx")
     assert {"Recommendation", "Sizing", "Evidence"} <= set(wb.sheetnames)
-    assert "Engineers needed at each desk" in (out / "report.html").read_text()
+    staffing = [c for row in wb["Staffing"].iter_rows(values_only=True) for c in row if c]
+    assert "Cost" in staffing and "desk" in staffing  # the roster, binding targets and cost
+    assert "service_level&gt;=0.5 in every opening hour" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Staffing plan" in html and "Binding target by desk and day" in html
+    assert "Trade-off: service level and utilisation against engineer-days" in html
+    assert "Staffing" in wb.sheetnames
 
 
 def test_report_on_a_sweep_folder(tmp_path, mmc_path):

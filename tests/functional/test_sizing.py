@@ -180,3 +180,101 @@ def test_one_replication_cannot_give_confidence(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["size", "--target", "service_level>=0.8", "--reps", "1", "--out", str(out)]) == 2
     assert "at least 2 replications" in capsys.readouterr().err
+
+
+def test_the_trade_off_curve_around_the_plan(tmp_path, mmc_path):
+    """tradeoff.csv: the plan and the plan ± 1, 2 engineers a day; more engineer-days give a
+    higher service level and a lower utilisation, and the cost of a point is the extra annual
+    cost over the points gained."""
+    out = tmp_path / "size"
+    argv = ["size", str(mmc_path), *sum((["--set", k] for k in MMC_SHORT), [])]
+    argv += ["--target", "service_level>=0.8", "--reps", "3", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    curve = pd.read_csv(out / "tradeoff.csv")
+    rec = pd.read_csv(out / "recommendation.csv")
+    plan = curve[curve["plan"]]
+    assert len(plan) == 1 and plan["engineer_days_per_week"].iloc[0] == rec["rostered"].sum()
+    assert list(curve["step"]) == [-2, -1, 0, 1, 2]  # 5 engineers a day: none is clamped
+    assert curve["engineer_days_per_week"].is_monotonic_increasing
+    assert curve["service_level_mean"].is_monotonic_increasing
+    assert curve["utilisation_mean"].is_monotonic_decreasing
+    assert (curve["service_level_ci_low"] <= curve["service_level_mean"]).all()
+    gained = curve["service_level_mean"].diff() * 100
+    extra = curve["annual_gbp"].diff()
+    np.testing.assert_allclose(curve["sl_points_gained"][1:], gained[1:], rtol=1e-9)
+    np.testing.assert_allclose(curve["annual_gbp_per_sl_point"][1:], (extra / gained)[1:])
+    assert (curve["sl_points_gained_ci_low"][1:] <= curve["sl_points_gained"][1:]).all()
+
+
+def test_a_target_in_every_hour_is_checked_on_the_worst_hour(mmc_path):
+    """A service level held in every opening hour needs at least the roster of the same level
+    over the day, and the plan's worst hour meets it on its 95 % bound."""
+    s = load_scenario(mmc_path, MMC_SHORT)
+    day = size(s, parse_targets(["service_level>=0.8"]), seed=3, reps=3)
+    hourly = size(s, parse_targets(["service_level>=0.5"], ["service_level>=0.8"]), seed=3, reps=3)
+    assert (hourly.recommendation["at_desk"] >= day.recommendation["at_desk"]).all()
+    assert hourly.recommendation["targets_met"].all()
+    ev = hourly.evidence
+    worst = ev[(ev["metric"] == "service_level_worst_hour") & ev["final"]]
+    assert len(worst) == 7 and worst["hour"].between(0, 23).all()
+    assert (worst["lower"] >= 0.8).all()
+    margins = hourly.recommendation["margins"]
+    assert margins.str.contains("service_level>=0.8 every hour").all()
+
+
+@pytest.mark.parametrize(
+    "hourly, message",
+    [
+        ("utilisation<=0.8", "not measured hour by hour"),
+        ("service_level>0.7", "expected METRIC"),
+        ("service_levle>=0.7", "unknown KPI"),
+        ("service_level>=7", "give a value in [0, 1]"),
+    ],
+)
+def test_a_malformed_every_hour_target_exits_2(tmp_path, capsys, hourly, message):
+    argv = ["size", "--target", "service_level>=0.8", "--every-hour", hourly]
+    assert main([*argv, "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"--every-hour '{hourly}'" in err and message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_pop_ups_and_mobile_teams_are_sized_when_asked(tmp_path):
+    out = tmp_path / "size"
+    argv = ["size", "--set", "horizon_weeks=4", "--target", "service_level>=0.8"]
+    assert main([*argv, "--size-popups", "--reps", "2", "--out", str(out), "--quiet"]) in (0, 1)
+    rec = pd.read_csv(out / "recommendation.csv")
+    s = load_scenario()
+    pops = rec[rec["kind"] == "pop-up"].set_index("site")
+    assert list(pops.index) == [p.name for p in s.popups]
+    plan = validate(tomllib.loads((out / "recommended.toml").read_text()))
+    for p in plan.popups:
+        row = pops.loc[p.name]
+        assert row["day"] == p.day and row["at_desk"] == p.engineers
+        assert row["staffed_from"] == ("mobile team" if p.mobile_team else p.home)
+        assert row["rostered"] == (p.engineers if p.mobile_team else 0)
+    desks = rec[rec["kind"] == "desk"]
+    for site in plan.sites:  # the desks' pop-up duty follows the pop-ups' sized engineers
+        away = away_on_popups(plan, site)
+        mine = desks[desks["site"] == site.name]
+        assert list(mine["away_on_popups"]) == [away[d] for d in site.day_indices]
+    cost = __import__("json").loads((out / "manifest.json").read_text())["cost"]
+    mobile = sum(p.engineers for p in plan.popups if p.mobile_team)
+    assert cost["mobile_team_days_per_week"] == mobile
+    assert cost["engineer_days_per_week"] == desks["rostered"].sum() + mobile
+
+
+def test_sizing_is_identical_on_a_dask_cluster(mmc_path):
+    distributed = pytest.importorskip("distributed")
+    s = load_scenario(mmc_path, MMC_SHORT)
+    targets = parse_targets(["service_level>=0.8"], ["service_level>=0.6"])
+    serial = size(s, targets, seed=4, reps=3, workers=1)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        on_dask = size(s, targets, seed=4, reps=3, dask=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(serial.recommendation, on_dask.recommendation)
+    pd.testing.assert_frame_equal(serial.evidence, on_dask.evidence)
+    pd.testing.assert_frame_equal(serial.tradeoff, on_dask.tradeoff)
+    pd.testing.assert_frame_equal(serial.final_kpis, on_dask.final_kpis)
+    assert serial.cost == on_dask.cost
