@@ -310,3 +310,15 @@ def test_the_eighth_desk_example_runs_and_is_compared_with_its_base(tmp_path):
     c = pd.read_csv(out / "comparison.csv")
     assert {"Fresh Wharf", "Central South", "ALL_DESKS", "ALL"} <= set(c["site"])
     assert len(load_scenario(example).sites) == 8
+
+
+def test_the_register_labels_each_desk_by_name_not_by_its_place_in_the_file():
+    from sim.report.assumptions import register_for
+
+    example = embedded_dir().parents[1] / "experiments" / "eighth_desk.toml"
+    reg = register_for(example, load_scenario(example)).set_index("key")
+    new = f"sites.{len(load_scenario().sites)}"  # appended after the base's desks
+    assert "as the other desks" in reg.loc[f"{new}.engineers", "source"]
+    assert "as the other desks" not in reg.loc["sites.0.engineers", "source"]  # Fresh Wharf's own
+    assert reg.loc[f"{new}.population", "label"] == "[D]"
+    assert "users_from" in reg.loc[f"{new}.population", "source"]
