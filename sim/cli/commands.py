@@ -68,6 +68,7 @@ from sim.scenario import (
     load_scenario,
     load_whatif,
     override_text,
+    read_scenario,
     read_toml,
     scenario_path,
     scenario_to_dict,
@@ -228,7 +229,9 @@ def _base_of(args: argparse.Namespace, record: dict, scenario: Scenario) -> Scen
     named = file_base(args.scenario)
     if named is None:
         return None
-    return load_scenario(named, [(k, getattr(scenario, k)) for k in PERIOD_KEYS])
+    base = load_scenario(named, [(k, getattr(scenario, k)) for k in PERIOD_KEYS])
+    own = read_scenario(named).get("name")  # named as itself, not after the period it runs
+    return base.model_copy(update={"name": own}) if isinstance(own, str) else base
 
 
 def file_base(path: Path | None) -> Path | str | None:

@@ -241,9 +241,16 @@ def register(
     comments: dict[str, str] = {}
     raw: dict[str, Any] = {}
     for source in (*base_texts, *([source_text] if source_text is not None else [])):
-        _comments(tomlkit.parse(source), "", comments)
+        its_comments: dict[str, str] = {}
+        its_keys: dict[str, Any] = {}
+        _comments(tomlkit.parse(source), "", its_comments)
+        parsed: dict[str, Any] = {}
         with contextlib.suppress(tomllib.TOMLDecodeError):
-            _flatten_all(tomllib.loads(source), "", raw)
+            parsed = tomllib.loads(source)
+            _flatten_all(parsed, "", its_keys)
+        comments.update(_by_name(its_comments, parsed, scenario))
+        raw.update(_by_name(its_keys, parsed, scenario))
+    _moved_users(scenario, raw, comments)
     present = set(raw)
     by_key = setters(scenario, source_text, overrides)
     overridden = list(by_key)
@@ -300,6 +307,40 @@ def register(
                 label, source = (" ".join(found) if found else "unlabelled"), text
         rows.append((key, _shown(value), unit_of(key), label, source, file_value))
     return pd.DataFrame(rows, columns=["key", "value", "unit", "label", "source", "file_value"])
+
+
+NAMED_LISTS = ("sites", "popups")
+MOVED = "[D] users and devices moved from other catchments by users_from (in the scenario file)"
+
+
+def _by_name(found: dict[str, Any], doc: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """One file's keys with its desks and pop-ups (``sites.N…``) renumbered to the scenario's
+    entry of the same name: a file built on a base adds, changes and removes them by name. The
+    keys of an entry the scenario does not have (removed) are dropped."""
+    where = {key: {e.name: j for j, e in enumerate(getattr(scenario, key))} for key in NAMED_LISTS}
+    out = {}
+    for key, value in found.items():
+        parts = key.split(".")
+        if len(parts) > 1 and parts[0] in NAMED_LISTS and parts[1].isdigit():
+            entries, i = doc.get(parts[0]), int(parts[1])
+            entry = entries[i] if isinstance(entries, list) and i < len(entries) else None
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if name not in where[parts[0]]:
+                continue
+            key = ".".join([parts[0], str(where[parts[0]][name]), *parts[2:]])
+        out[key] = value
+    return out
+
+
+def _moved_users(scenario: Scenario, raw: dict[str, Any], comments: dict[str, str]) -> None:
+    """A desk whose users a file moves (``users_from``): its catchment is labelled as derived."""
+    for j, site in enumerate(scenario.sites):
+        if f"sites.{j}.users_from" not in raw:
+            continue
+        keys = [f"sites.{j}.population", *(f"sites.{j}.fleet.{d}" for d in site.fleet)]
+        for key in keys:
+            if key not in raw:
+                comments[key] = MOVED
 
 
 def _flatten_all(value: Any, prefix: str, out: dict[str, Any]) -> None:

@@ -4,15 +4,21 @@
 The file's own keys are merged over the base's, so one source of truth serves both:
 
 - tables (``[service]``, ``[demand]``, ``[categories.laptop]``…) merge key by key, recursively;
-- any other value, lists included (``sites``, ``popups``, ``calendar.closed_dates``), replaces
-  the base's wholly when the file gives it;
-- ``[base_keep]`` says otherwise for lists of named entries: ``sites = ["Fresh Wharf"]`` keeps
-  those entries of the base's ``sites`` (in that order), and the file's own ``[[sites]]`` entries
-  are then merged over the kept entry of the same name (only the keys they give change) or,
-  with a new name, appended.
+- the lists of named entries, ``sites`` and ``popups``, are extended: each ``[[sites]]`` entry of
+  the file is merged over the base's entry of the same name (only the keys it gives change) or,
+  with a new name, appended (a new desk). An empty list (``popups = []``) empties the list;
+- ``sites_remove = ["South Area"]`` (or ``[[sites_remove]]`` tables with a ``name``) removes
+  entries of the base's list before the file's entries are merged; likewise ``popups_remove``;
+- ``[base_keep]`` keeps only the named entries of a base's list (in that order):
+  ``sites = ["Fresh Wharf"]``; the file's entries are then merged over them or appended;
+- any other value, lists included (``calendar.closed_dates``), replaces the base's wholly.
+
+A new desk's users are moved from other catchments with ``users_from``
+(:mod:`sim.scenario.catchments`), so the force's user count stays what it was.
 
 A base may itself have a base. A base that cannot be found, a cycle, a ``base`` that is not a
-string and a ``[base_keep]`` naming an entry the base does not have are refused, naming the key.
+string, a ``[base_keep]`` or a ``*_remove`` naming an entry the base does not have, and an entry
+named twice in the file are refused, naming the key.
 """
 
 from __future__ import annotations
@@ -22,10 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sim.scenario.catchments import move_users
 from sim.scenario.errors import ScenarioError
 
 BASE_KEY = "base"
 KEEP_KEY = "base_keep"
+NAMED_LISTS = ("sites", "popups")  # lists of entries with a unique name, extended by name
+REMOVE_SUFFIX = "_remove"
+REMOVE_KEYS = tuple(f"{key}{REMOVE_SUFFIX}" for key in NAMED_LISTS)
 MAX_DEPTH = 8  # a chain of bases this long is a mistake, not a design
 
 
@@ -72,19 +82,29 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _keep(base: dict[str, Any], own: dict[str, Any], keep: Any) -> dict[str, Any]:
-    """Apply ``[base_keep]``: the named entries of the base's lists, with the file's entries
-    merged over them by name; returns the file's data with those lists resolved."""
+def _names(entries: list[dict[str, Any]]) -> str:
+    return ", ".join(repr(e.get("name")) for e in entries)
+
+
+def _named_entries(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """The base's list `key` of named entries (tables with a ``name``)."""
+    entries = data.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ScenarioError(f"{where}: the base has no list of named entries '{key}'")
+    return entries
+
+
+def _keep(base: dict[str, Any], keep: Any) -> dict[str, Any]:
+    """The base with ``[base_keep]`` applied: only the named entries of its lists, in the order
+    named."""
     if not isinstance(keep, dict):
         raise ScenarioError(
             f'{KEEP_KEY}: expected a table such as {{ sites = ["Fresh Wharf"] }}, got {keep!r}'
         )
-    own = dict(own)
+    base = dict(base)
     for key, names in keep.items():
         where = f"{KEEP_KEY}.{key}"
-        entries = base.get(key)
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise ScenarioError(f"{where}: the base has no list of named entries '{key}'")
+        entries = _named_entries(base, key, where)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ScenarioError(f"{where}: expected a list of names, got {names!r}")
         by_name = {e.get("name"): e for e in entries}
@@ -92,21 +112,97 @@ def _keep(base: dict[str, Any], own: dict[str, Any], keep: Any) -> dict[str, Any
         if missing:
             raise ScenarioError(
                 f"{where}: the base has no entry named {', '.join(map(repr, missing))}; "
-                f"it has {', '.join(repr(n) for n in by_name)}"
+                f"it has {_names(entries)}"
             )
-        kept = [copy.deepcopy(by_name[n]) for n in names]
-        mine = own.get(key, [])
-        if not isinstance(mine, list):
-            raise ScenarioError(f"{key}: expected a list of tables to merge over {where}")
-        for i, entry in enumerate(mine):
-            if not isinstance(entry, dict):
-                raise ScenarioError(f"{key}.{i}: expected a table")
-            match = [j for j, k in enumerate(kept) if k.get("name") == entry.get("name")]
-            if match:
-                kept[match[0]] = merge(kept[match[0]], entry)
-            else:
-                kept.append(copy.deepcopy(entry))
-        own[key] = kept
+        base[key] = [copy.deepcopy(by_name[n]) for n in names]
+    return base
+
+
+def _remove_names(key: str, value: Any) -> list[str]:
+    """The names a ``sites_remove`` gives: a list of names, or of tables with only a name."""
+    where = f"{key}{REMOVE_SUFFIX}"
+    if not isinstance(value, list):
+        raise ScenarioError(f'{where}: expected a list of names, e.g. {where} = ["South Area"]')
+    names = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            extra = sorted(set(item) - {"name"})
+            if extra:
+                raise ScenarioError(
+                    f"{where}.{i}.{extra[0]}: unknown key; allowed here: name (the entry removed)"
+                )
+            item = item.get("name")
+        if not isinstance(item, str) or not item.strip():
+            raise ScenarioError(f"{where}.{i}: expected the name of an entry, got {item!r}")
+        names.append(item)
+    return names
+
+
+def _remove(base: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """The base without the entries the file's ``sites_remove`` / ``popups_remove`` name."""
+    base = dict(base)
+    for key in NAMED_LISTS:
+        where = f"{key}{REMOVE_SUFFIX}"
+        if where not in raw:
+            continue
+        names = _remove_names(key, raw[where])
+        entries = _named_entries(base, key, where)
+        have = {e.get("name") for e in entries}
+        missing = [n for n in names if n not in have]
+        if missing:
+            raise ScenarioError(
+                f"{where}: the base has no entry named {', '.join(map(repr, missing))}; "
+                f"it has {_names(entries)}"
+            )
+        mine = raw.get(key)
+        given = (
+            {e.get("name") for e in mine if isinstance(e, dict)}
+            if isinstance(mine, list)
+            else set()
+        )
+        both = [n for n in names if n in given]
+        if both:
+            raise ScenarioError(
+                f"{where}: {', '.join(map(repr, both))} is both removed and given in [[{key}]]; "
+                "to change an entry, give only its [[" + key + "]] entry"
+            )
+        base[key] = [e for e in entries if e.get("name") not in names]
+    return base
+
+
+def _extend(entries: list[dict[str, Any]], mine: Any, key: str) -> list[dict[str, Any]]:
+    """The base's named entries with the file's merged over them by name, or appended."""
+    if not isinstance(mine, list):
+        raise ScenarioError(f"{key}: expected a list of tables ([[{key}]])")
+    out = [copy.deepcopy(e) for e in entries]
+    seen: dict[Any, int] = {}
+    for i, entry in enumerate(mine):
+        if not isinstance(entry, dict):
+            raise ScenarioError(f"{key}.{i}: expected a table")
+        name = entry.get("name")
+        if name in seen:
+            raise ScenarioError(
+                f"{key}.{i}.name: {name!r} is given twice in this file (also {key}.{seen[name]}); "
+                "give each entry once"
+            )
+        seen[name] = i
+        match = [j for j, e in enumerate(out) if e.get("name") == name]
+        if match:
+            out[match[0]] = merge(out[match[0]], entry)
+        else:
+            out.append(copy.deepcopy(entry))
+    return out
+
+
+def _own(base: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """The file's keys with its named lists resolved against the base's (see the module)."""
+    own = {k: v for k, v in raw.items() if k not in (BASE_KEY, KEEP_KEY, *REMOVE_KEYS)}
+    for key in NAMED_LISTS:
+        mine = own.get(key)
+        if mine is None or mine == []:
+            continue  # not given: the base's; empty: none
+        entries = _named_entries(base, key, key)
+        own[key] = _extend(entries, mine, key)
     return own
 
 
@@ -117,11 +213,13 @@ def resolve_base(
     _chain: tuple[Path, ...] = (),
 ) -> dict[str, Any]:
     """Raw scenario data with its ``base`` (if any) resolved: the base's data, itself resolved,
-    with this file's keys merged over it; ``base`` and ``base_keep`` removed."""
+    with this file's keys merged over it (``base``, ``base_keep`` and ``*_remove`` removed), and
+    the users that ``users_from`` moves moved (:func:`sim.scenario.catchments.move_users`)."""
     if BASE_KEY not in raw:
-        if KEEP_KEY in raw:
-            raise ScenarioError(f"{KEEP_KEY}: only allowed with {BASE_KEY} = …")
-        return raw
+        for key in (KEEP_KEY, *REMOVE_KEYS):
+            if key in raw:
+                raise ScenarioError(f"{key}: only allowed with {BASE_KEY} = …")
+        return move_users(raw)
     path = base_path(raw[BASE_KEY], here).resolve()
     if path in _chain:
         cycle = " → ".join(p.name for p in (*_chain, path))
@@ -129,7 +227,29 @@ def resolve_base(
     if len(_chain) >= MAX_DEPTH:
         raise ScenarioError(f"{BASE_KEY}: more than {MAX_DEPTH} bases in a chain")
     base = resolve_base(read(path), path.parent, read, (*_chain, path))
-    own = {k: v for k, v in raw.items() if k not in (BASE_KEY, KEEP_KEY)}
     if KEEP_KEY in raw:
-        own = _keep(base, own, raw[KEEP_KEY])
-    return merge(base, own)
+        base = _keep(base, raw[KEEP_KEY])
+    base = _remove(base, raw)
+    merged = merge(base, _own(base, raw))
+    _check_references(merged, raw)
+    return move_users(merged)
+
+
+def _check_references(data: dict[str, Any], raw: dict[str, Any]) -> None:
+    """A removed desk that a pop-up still names as its home or reach desk is refused here,
+    naming the removal (validation would only name the pop-up)."""
+    removed = raw.get(f"sites{REMOVE_SUFFIX}")
+    if removed is None:
+        return
+    names = set(_remove_names("sites", removed))
+    for i, popup in enumerate(data.get("popups") or []):
+        if not isinstance(popup, dict):
+            continue
+        for field in ("home", "reach_desk"):
+            if popup.get(field) in names:
+                raise ScenarioError(
+                    f"sites{REMOVE_SUFFIX}: '{popup[field]}' is removed but is still the "
+                    f"{field} of pop-up '{popup.get('name')}' (popups.{i}.{field}); give it "
+                    f'another in [[popups]] (name = "{popup.get("name")}", {field} = …) or '
+                    f"remove it with popups{REMOVE_SUFFIX}"
+                )

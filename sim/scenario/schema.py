@@ -584,6 +584,7 @@ class Scenario(_Frozen):
                     "populations, fleets, incident rates, walkin_propensity or "
                     "walkin_rate_per_hour)"
                 )
+        self._within_force()
         desks = {s.name: s for s in self.sites}
         for i, p in enumerate(self.popups):
             for key in ("home", "reach_desk"):
@@ -607,6 +608,30 @@ class Scenario(_Frozen):
                         f"{rostered} on {p.day}"
                     )
         return self
+
+    def _within_force(self) -> None:
+        """The catchments hold at most the force's users (``demand.force_users``): a desk or
+        pop-up added with users of its own, rather than users moved from other catchments
+        (``users_from``), would count some users twice."""
+        users = self.demand.force_users
+        if users is None or self.catchment_users <= users:
+            return
+        largest = max(
+            [(s.population, f"sites.{i}.population") for i, s in enumerate(self.sites)]
+            + [(p.population, f"popups.{i}.population") for i, p in enumerate(self.popups)]
+        )
+        raise ValueError(
+            f"demand.force_users: the desks' and pop-ups' catchments hold "
+            f"{self.catchment_users:,} users, {self.catchment_users - users:,} more than the "
+            f"force's {users:,} (the largest catchment: {largest[1]}, {largest[0]:,}); move a "
+            "new desk's users from other catchments with users_from, lower the populations, or "
+            "raise demand.force_users"
+        )
+
+    @property
+    def catchment_users(self) -> int:
+        """Users in every desk's and pop-up location's catchment."""
+        return sum(s.population for s in self.sites) + sum(p.population for p in self.popups)
 
     @property
     def site_names(self) -> list[str]:

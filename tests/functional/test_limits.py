@@ -54,7 +54,8 @@ def test_estimate_of_the_default_scenario_bounds_its_walkins(tmp_path):
 def test_memory_estimate_grows_with_horizon_and_population():
     base = estimate(load_scenario(None, ["horizon_weeks=10"]))
     longer = estimate(load_scenario(None, ["horizon_weeks=20"]))
-    bigger = estimate(load_scenario(None, ["horizon_weeks=10", "sites.0.population=400000"]))
+    more = ["horizon_weeks=10", "sites.0.population=400000", "demand.force_users=500000"]
+    bigger = estimate(load_scenario(None, more))
     assert longer.bytes == pytest.approx(2 * base.bytes, rel=1e-9)
     assert bigger.bytes > base.bytes and bigger.walkins > base.walkins
 
@@ -100,6 +101,7 @@ def test_work_beyond_a_limit_is_refused_before_any_work(
 
 def test_the_memory_refusal_gives_the_estimate(tmp_path, capsys, no_simulation):
     args = ["run", "--set", "horizon_weeks=520", "--set", "sites.0.population=20000000"]
+    args += ["--set", "demand.force_users=30000000"]  # the catchments within the force
     assert main([*args, "--out", str(tmp_path / "o"), "--no-cache"]) == 2
     err = capsys.readouterr().err
     assert "walk-ins per replication" in err and "GB of memory" in err

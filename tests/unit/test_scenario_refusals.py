@@ -149,7 +149,12 @@ def test_runs_too_large_to_finish_are_refused_with_the_limit(overrides, expected
 def test_the_limits_leave_room_for_large_real_scenarios():
     s = load_scenario(
         None,
-        {"sites.0.population": 1_000_000, "sites.0.engineers": 50, "horizon_weeks": 1100},
+        {
+            "sites.0.population": 1_000_000,
+            "demand.force_users": 2_000_000,  # the catchments hold at most the force's users
+            "sites.0.engineers": 50,
+            "horizon_weeks": 1100,
+        },
     )
     assert s.sites[0].population == 1_000_000 and s.horizon_weeks == 1100
 
