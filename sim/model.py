@@ -20,7 +20,7 @@ from sim.arrivals import (
     rate_walkins,
 )
 from sim.calendar import MIN_PER_WEEK
-from sim.plan import AT_SITE, DESK, POPUP, Plan, compile_plan
+from sim.plan import AT_SITE, DESK, POPUP, Plan, compile_plan, run_out_min
 from sim.scenario import DEVICES, Scenario, Site
 from sim.service import Desk, Visits, visits_of
 from sim.stock import StockPool
@@ -148,7 +148,7 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
             desk.home_desk = home
             home.popups[popup.name] = desk
         desks[popup.name] = (desk, POPUP, popup.population)
-    env.run(until=horizon_min)
+    env.run(until=horizon_min + run_out_min(scenario))  # deferred visits are still seen
     moves = EngineerLog.from_rows(log)
     records = []
     for d, kind, population in desks.values():

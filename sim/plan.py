@@ -138,7 +138,7 @@ class SitePlan:
 
 @dataclass(frozen=True)
 class Plan:
-    horizon_min: float
+    horizon_min: float  # the KPIs' horizon; the plan itself runs a week past it (run-out)
     sites: dict[str, SitePlan]
     shifts: tuple[Shift, ...] = field(repr=False)
     links: tuple[tuple[str, str], ...]  # (pop-up, desk) pairs that join sites into components
@@ -219,9 +219,25 @@ def _popup_breaks(p: Popup, k: int, day_start: float) -> list[tuple[float, float
     return [(b, d) for b, d in _breaks_of(p.breaks, k, day_start) if s <= b < e]
 
 
+RUN_OUT_WEEKS = 1
+"""The plan runs on one week past the horizon, so that users whose incident arose before the
+horizon but who wait for a desk to open are still seen (and counted by when the incident
+arose); KPIs of time and of arrivals stop at the horizon."""
+
+
+def run_out_min(scenario: Scenario) -> float:
+    """How long past the horizon the model runs: the longest deferral allowed, plus a day for
+    the deferred visit to fall within its opening hours (at most the plan's run-out week)."""
+    defer_h = scenario.demand.max_defer_h
+    if scenario.popups:
+        defer_h = max(defer_h, scenario.demand.popup_max_defer_h)
+    return min(float(RUN_OUT_WEEKS * MIN_PER_WEEK), defer_h * 60 + MIN_PER_DAY)
+
+
 def compile_plan(scenario: Scenario) -> Plan:
-    weeks = scenario.horizon_weeks
-    horizon = float(weeks * MIN_PER_WEEK)
+    weeks = scenario.horizon_weeks + RUN_OUT_WEEKS
+    horizon = float(scenario.horizon_weeks * MIN_PER_WEEK)
+    plan_end = float(weeks * MIN_PER_WEEK)
     sent: dict[tuple[str, int], list[Popup]] = {}  # (desk, weekday) → pop-ups it staffs
     visited = {p.name: set(popup_days(scenario, p, weeks)) for p in scenario.popups}
     for p in scenario.popups:
@@ -239,7 +255,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         for i, day in enumerate(days):
             day_start, wd = day * MIN_PER_DAY, day % 7
             start = opens[i]
-            end = opens[i + 1] if i + 1 < len(days) else horizon
+            end = opens[i + 1] if i + 1 < len(days) else plan_end
             k = 0
             for p in sent.get((site.name, wd), []):
                 if day not in visited[p.name]:

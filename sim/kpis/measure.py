@@ -75,7 +75,7 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     t0, t1 = rec.warmup_min, rec.horizon_min
     sl_target_min = scenario.service.sl_target_min
     v = site.visits
-    counted = v.arrive_min >= t0
+    counted = (v.arrive_min >= t0) & (v.arrive_min < t1)  # run-out arrivals count for share only
     outcome = np.asarray(v.outcome)[counted]
     waits = (np.asarray(v.start_min) - v.arrive_min)[counted]
     served = np.isin(outcome, SERVED_OUTCOMES)
@@ -96,7 +96,7 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
         [windows[:, 0], np.minimum(windows[:, 0] + MIN_PER_HOUR, windows[:, 1])]
     )
     first_fn = StepFn.indicator(first)
-    overtime_sum, open_days = _overtime(site, windows)
+    overtime_sum, open_days = _overtime(site, windows, t1)
     value = _value_ingredients(site, counted, scenario)
     share = _share_ingredients(site, rec, counted, scenario)
     escalated_devices = (outcome == ESCALATED) & (np.asarray(v.device)[counted] != NO_DEVICE)
@@ -235,13 +235,13 @@ def _arose(v, rec: ReplicationRecord) -> np.ndarray:
     return (v.incident_min >= rec.warmup_min) & ~v.induced
 
 
-def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
+def _overtime(site: SiteRecord, windows: np.ndarray, t1: float) -> tuple[float, int]:
     """Σ over opening windows of (last service end of that window's walk-ins − closing time)⁺."""
     if len(windows) == 0:
         return 0.0, 0
     v = site.visits
     end = np.asarray(v.end_min)
-    done = ~np.isnan(end)
+    done = ~np.isnan(end) & (v.arrive_min < t1)
     w = np.searchsorted(windows[:, 0], v.arrive_min[done], side="right") - 1
     ok = w >= 0
     last = np.full(len(windows), -np.inf)

@@ -151,7 +151,7 @@ def wait_histogram(rec: ReplicationRecord) -> pd.DataFrame:
             waits, name = np.concatenate(pooled) if pooled else np.empty(0), ALL
         else:
             v = s.visits
-            counted = v.arrive_min >= rec.warmup_min
+            counted = (v.arrive_min >= rec.warmup_min) & (v.arrive_min < rec.horizon_min)
             start = np.asarray(v.start_min)[counted]
             waits, name = (start - v.arrive_min[counted])[~np.isnan(start)], s.name
             pooled.append(waits)
