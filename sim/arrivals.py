@@ -122,7 +122,7 @@ class IncidentTally:
     category: np.ndarray
     channel: np.ndarray
     would_call_service_desk: np.ndarray  # bool: not induced demand, and not censored
-    censored: np.ndarray  # bool: its user would visit after the horizon (outcome unknown)
+    censored: np.ndarray  # bool: its user would visit after the run-out (outcome unknown)
 
     def sd_calls_by_week(self, n_weeks: int) -> np.ndarray:
         """Incidents that would have been service-desk calls, by week of the incident."""

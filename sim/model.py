@@ -1,5 +1,6 @@
 """One replication: compile the plan, generate demand, build the desks and pop-up visits, run
-SimPy to the horizon, return the records."""
+SimPy to the horizon and on through the run-out (so deferred visits are made), return the
+records."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sim.arrivals import (
     rate_walkins,
 )
 from sim.calendar import MIN_PER_WEEK
-from sim.plan import AT_SITE, DESK, POPUP, Plan, compile_plan, run_out_min
+from sim.plan import AT_SITE, DESK, POPUP, Plan, compile_plan
 from sim.scenario import DEVICES, Scenario, Site
 from sim.service import Desk, Visits, visits_of
 from sim.stock import StockPool
@@ -78,8 +79,9 @@ class EngineerLog:
 @dataclass
 class ReplicationRecord:
     replication: int
-    horizon_min: float
+    horizon_min: float  # KPIs count arrivals and time in [warmup_min, horizon_min)
     warmup_min: float
+    end_min: float  # when the run stopped: the horizon plus the run-out (`sim.plan.run_out_min`)
     sites: list[SiteRecord]
     engineers: EngineerLog | None = None
     plan: Plan | None = None
@@ -148,7 +150,7 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
             desk.home_desk = home
             home.popups[popup.name] = desk
         desks[popup.name] = (desk, POPUP, popup.population)
-    env.run(until=horizon_min + run_out_min(scenario))  # deferred visits are still seen
+    env.run(until=plan.end_min)  # on past the horizon: deferred visits are still made
     moves = EngineerLog.from_rows(log)
     records = []
     for d, kind, population in desks.values():
@@ -173,6 +175,7 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
         replication=replication,
         horizon_min=horizon_min,
         warmup_min=scenario.warmup_weeks * MIN_PER_WEEK,
+        end_min=plan.end_min,
         sites=records,
         engineers=moves,
         plan=plan,

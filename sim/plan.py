@@ -121,7 +121,7 @@ class SitePlan:
 
     name: str
     kind: str  # DESK or POPUP
-    windows: np.ndarray  # opening windows over the horizon, [open, close) clock minutes
+    windows: np.ndarray  # opening windows over the horizon and run-out week, [open, close) min
     roster_times: np.ndarray  # engineers rostered to the site: from each of these times …
     roster_values: np.ndarray  # … this many (a pop-up: its engineers during its slot)
     breaks: tuple[tuple[float, float], ...]  # (planned start, duration) of each break here
@@ -139,6 +139,7 @@ class SitePlan:
 @dataclass(frozen=True)
 class Plan:
     horizon_min: float  # the KPIs' horizon; the plan itself runs a week past it (run-out)
+    end_min: float  # when the simulation stops: the horizon plus `run_out_min`
     sites: dict[str, SitePlan]
     shifts: tuple[Shift, ...] = field(repr=False)
     links: tuple[tuple[str, str], ...]  # (pop-up, desk) pairs that join sites into components
@@ -222,7 +223,8 @@ def _popup_breaks(p: Popup, k: int, day_start: float) -> list[tuple[float, float
 RUN_OUT_WEEKS = 1
 """The plan runs on one week past the horizon, so that users whose incident arose before the
 horizon but who wait for a desk to open are still seen (and counted by when the incident
-arose); KPIs of time and of arrivals stop at the horizon."""
+arose); KPIs of time and of arrivals stop at the horizon. No incident arises in the run-out:
+the desks see only the deferred visits of earlier incidents."""
 
 
 def run_out_min(scenario: Scenario) -> float:
@@ -320,6 +322,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     links += [(p.name, p.reach_desk) for p in scenario.popups if p.reach_desk is not None]
     return Plan(
         horizon_min=horizon,
+        end_min=horizon + run_out_min(scenario),
         sites=sites,
         shifts=tuple(shifts),
         links=tuple(links),

@@ -32,14 +32,15 @@ from sim.service import (
 from sim.stepfn import StepFn
 
 
-def queue_step(site: SiteRecord, horizon_min: float) -> StepFn:
-    """Number of visitors waiting (walked in, not yet seen, not given up) over time."""
+def queue_step(site: SiteRecord, end_min: float) -> StepFn:
+    """Number of visitors waiting (walked in, not yet seen, not given up) over time; those
+    still waiting when the run stopped (`end_min`) are counted until then."""
     v = site.visits
     arrive = v.arrive_min
     start = np.asarray(v.start_min)
     left = np.asarray(v.left_queue_min)
     outcome = np.asarray(v.outcome)
-    leave = np.where(~np.isnan(start), start, np.where(~np.isnan(left), left, horizon_min))
+    leave = np.where(~np.isnan(start), start, np.where(~np.isnan(left), left, end_min))
     queued = (outcome != BALKED) & (leave > arrive)
     return StepFn.from_changes(
         np.r_[arrive[queued], leave[queued]],
@@ -47,12 +48,13 @@ def queue_step(site: SiteRecord, horizon_min: float) -> StepFn:
     )
 
 
-def busy_step(site: SiteRecord, horizon_min: float) -> StepFn:
-    """Number of engineers serving a visitor over time."""
+def busy_step(site: SiteRecord, end_min: float) -> StepFn:
+    """Number of engineers serving a visitor over time; a service still going on when the run
+    stopped (`end_min`) is counted until then."""
     start = np.asarray(site.visits.start_min)
     end = np.asarray(site.visits.end_min)
     seen = ~np.isnan(start)
-    end = np.where(np.isnan(end), horizon_min, end)[seen]
+    end = np.where(np.isnan(end), end_min, end)[seen]
     return StepFn.from_changes(
         np.r_[start[seen], end], np.r_[np.ones(len(end)), -np.ones(len(end))]
     )
@@ -65,6 +67,14 @@ def on_duty_step(site: SiteRecord) -> StepFn:
     return StepFn.from_changes(site.duty_times, site.duty_deltas)
 
 
+def measured_visits(site: SiteRecord, rec: ReplicationRecord) -> np.ndarray:
+    """The visits the walk-in KPIs count: those who walked in after the warm-up and before the
+    horizon. (Visits made in the run-out after it count only in the share of service-desk
+    calls, which goes by when the incident arose.)"""
+    arrive = site.visits.arrive_min
+    return (arrive >= rec.warmup_min) & (arrive < rec.horizon_min)
+
+
 def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
     w = site.windows
     w = np.clip(w, t0, t1)
@@ -75,21 +85,21 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     t0, t1 = rec.warmup_min, rec.horizon_min
     sl_target_min = scenario.service.sl_target_min
     v = site.visits
-    counted = (v.arrive_min >= t0) & (v.arrive_min < t1)  # run-out arrivals count for share only
+    counted = measured_visits(site, rec)
     outcome = np.asarray(v.outcome)[counted]
     waits = (np.asarray(v.start_min) - v.arrive_min)[counted]
     served = np.isin(outcome, SERVED_OUTCOMES)
     left_queue = (np.asarray(v.left_queue_min) - v.arrive_min)[counted]
     gave_up = (outcome == RENEGED) | (outcome == TURNED_AWAY)
     wait_all = np.where(served, waits, np.where(gave_up, left_queue, 0.0))
-    decided = outcome != QUEUEING  # still queueing at the horizon: wait not yet known
+    decided = outcome != QUEUEING  # still queueing when the run stopped: wait not known
     waits = waits[served]
 
     windows = measured_windows(site, t0, t1)
     open_fn = StepFn.indicator(windows)
-    queue = queue_step(site, t1)
+    queue = queue_step(site, rec.end_min)
     qw = queue * open_fn
-    busy_w = busy_step(site, t1) * open_fn
+    busy_w = busy_step(site, rec.end_min) * open_fn
     on_duty_w = on_duty_step(site) * open_fn
 
     first = np.column_stack(
@@ -236,11 +246,12 @@ def _arose(v, rec: ReplicationRecord) -> np.ndarray:
 
 
 def _overtime(site: SiteRecord, windows: np.ndarray, t1: float) -> tuple[float, int]:
-    """Σ over opening windows of (last service end of that window's walk-ins − closing time)⁺."""
+    """Σ over opening windows (within the horizon `t1`) of (last service end of that window's
+    walk-ins − closing time)⁺, the service ends taken up to the horizon."""
     if len(windows) == 0:
         return 0.0, 0
     v = site.visits
-    end = np.asarray(v.end_min)
+    end = np.minimum(np.asarray(v.end_min), t1)
     done = ~np.isnan(end) & (v.arrive_min < t1)
     w = np.searchsorted(windows[:, 0], v.arrive_min[done], side="right") - 1
     ok = w >= 0

@@ -12,6 +12,7 @@ from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK, WEEKDAYS
 from sim.kpis.measure import (
     force_scale,
     ingredients,
+    measured_visits,
     measured_windows,
     on_weekday,
     pool,
@@ -79,7 +80,7 @@ def queue_by_hour(rec: ReplicationRecord) -> pd.DataFrame:
     rows = []
     for s in rec.sites:
         open_fn = StepFn.indicator(measured_windows(s, t0, t1))
-        qw = queue_step(s, t1) * open_fn
+        qw = queue_step(s, rec.end_min) * open_fn
         q_area = np.bincount(hour, np.diff(qw.cumulative(edges)), minlength=24)
         o_area = np.bincount(hour, np.diff(open_fn.cumulative(edges)), minlength=24)
         for h in np.flatnonzero(o_area > 0):
@@ -151,7 +152,7 @@ def wait_histogram(rec: ReplicationRecord) -> pd.DataFrame:
             waits, name = np.concatenate(pooled) if pooled else np.empty(0), ALL
         else:
             v = s.visits
-            counted = (v.arrive_min >= rec.warmup_min) & (v.arrive_min < rec.horizon_min)
+            counted = measured_visits(s, rec)
             start = np.asarray(v.start_min)[counted]
             waits, name = (start - v.arrive_min[counted])[~np.isnan(start)], s.name
             pooled.append(waits)
