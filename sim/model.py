@@ -154,6 +154,7 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     moves = EngineerLog.from_rows(log)
     records = []
     for d, kind, population in desks.values():
+        d.visits.results_as_arrays()
         mine = (moves.site == d.name) & (moves.state == AT_SITE)
         records.append(
             SiteRecord(

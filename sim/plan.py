@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -147,6 +148,17 @@ class Plan:
 
     def components(self) -> list[list[str]]:
         return components(self.order, self.links)
+
+    @cached_property
+    def _shift_days(self) -> dict[str, np.ndarray]:
+        days: dict[str, list[int]] = {}
+        for s in self.shifts:
+            days.setdefault(s.home, []).append(s.day)
+        return {home: np.asarray(d, int) for home, d in days.items()}
+
+    def shift_days(self, home: str) -> np.ndarray:
+        """The day (from Monday of week 1) of each engineer-slot (shift) of `home`'s engineers."""
+        return self._shift_days.get(home, np.zeros(0, int))
 
     def headcount(self, home: str, t: np.ndarray) -> np.ndarray:
         """Engineers of `home` the plan puts somewhere (at a site, travelling or on a break)

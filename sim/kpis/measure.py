@@ -81,7 +81,14 @@ def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
     return w[w[:, 1] > w[:, 0]]
 
 
-def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) -> Ingredients:
+def ingredients(
+    site: SiteRecord,
+    rec: ReplicationRecord,
+    scenario: Scenario,
+    taken_from: np.ndarray | None = None,
+) -> Ingredients:
+    """`taken_from`: `calls_taken_by_catchment(rec, scenario)`, when the caller has it already
+    (it is the same for every site of the replication)."""
     t0, t1 = rec.warmup_min, rec.horizon_min
     sl_target_min = scenario.service.sl_target_min
     v = site.visits
@@ -108,7 +115,9 @@ def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) ->
     first_fn = StepFn.indicator(first)
     overtime_sum, open_days = _overtime(site, windows, t1)
     value = _value_ingredients(site, counted, scenario)
-    share = _share_ingredients(site, rec, counted, scenario)
+    if taken_from is None:
+        taken_from = calls_taken_by_catchment(rec, scenario)
+    share = _share_ingredients(site, rec, counted, scenario, taken_from)
     escalated_devices = (outcome == ESCALATED) & (np.asarray(v.device)[counted] != NO_DEVICE)
     money = money_ingredients(
         site,
@@ -208,22 +217,39 @@ def taken(scenario: Scenario, outcome: Any) -> np.ndarray:
     return np.isin(np.asarray(outcome), kinds)
 
 
+def calls_taken_by_catchment(rec: ReplicationRecord, scenario: Scenario) -> np.ndarray:
+    """Service-desk calls taken (see `taken`) of incidents that arose after the warm-up, by
+    the site where they were seen (rows, in `rec.sites` order) and the catchment whose users
+    they were (columns, the same order)."""
+    n = len(rec.sites)
+    out = np.zeros((n, n), dtype=int)
+    for i, r in enumerate(rec.sites):
+        v = r.visits
+        mine = _arose(v, rec) & taken(scenario, v.outcome)
+        out[i] = np.bincount(v.catchment[mine], minlength=n)
+    return out
+
+
 def _share_ingredients(
-    site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray, scenario: Scenario
+    site: SiteRecord,
+    rec: ReplicationRecord,
+    counted: np.ndarray,
+    scenario: Scenario,
+    taken_from: np.ndarray,
 ) -> ShareIngredients:
     """Numerator and denominator of sd_share_taken for one catchment: its users' incidents
     taken by a Tech Bar (here, or at a desk they travelled to; resolved, or handled, as
     ``readings.share_calls`` says) over its users' incidents the
     service desk would have had, both by when the incident arose. Also the incidents resolved
-    here (whoever's users) and the walk-ins who travelled here from another catchment."""
+    here (whoever's users) and the walk-ins who travelled here from another catchment.
+    `taken_from` is `calls_taken_by_catchment` of the replication."""
     index = next(i for i, r in enumerate(rec.sites) if r.name == site.name)
-    resolved_sd = 0
-    for r in rec.sites:  # its users may be seen here or at the desk they can reach
-        v = (site if r.name == site.name else r).visits  # `site` may be a subset (a weekday)
-        theirs = v.catchment == index
-        if theirs.any():
-            resolved_sd += int((theirs & _arose(v, rec) & taken(scenario, v.outcome)).sum())
+    # its users may be seen here or at the desk they can reach
+    resolved_sd = int(taken_from[:, index].sum())
     v = site.visits
+    if site is not rec.sites[index]:  # a part of the site's record (one weekday): its own
+        theirs = (v.catchment == index) & _arose(v, rec) & taken(scenario, v.outcome)
+        resolved_sd += int(theirs.sum()) - int(taken_from[index, index])  # visits as cut
     out: ShareIngredients = {
         "resolved_sd": resolved_sd,
         "resolved_here": int((_arose(v, rec) & np.isin(np.asarray(v.outcome), RESOLVED)).sum()),

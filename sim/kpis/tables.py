@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK, WEEKDAYS
 from sim.kpis.measure import (
+    calls_taken_by_catchment,
     force_scale,
     ingredients,
     measured_visits,
@@ -34,7 +35,8 @@ from sim.stepfn import StepFn
 def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     """Long table: replication, site, metric, value — one row per desk and pop-up location,
     then ALL; with pop-ups, also ALL_DESKS and ALL_POPUPS (the same KPIs pooled by kind)."""
-    parts = {s.name: ingredients(s, rec, scenario) for s in rec.sites}
+    taken_from = calls_taken_by_catchment(rec, scenario)  # once: every site's share reads it
+    parts = {s.name: ingredients(s, rec, scenario, taken_from) for s in rec.sites}
     groups = {ALL: list(parts.values())}
     kinds = {s.name: s.kind for s in rec.sites}
     if POPUP in kinds.values():
@@ -59,13 +61,14 @@ def weekday_kpis(
     `metrics`) on each weekday it opens, from the visitors who walked in that weekday and its
     opening windows that began on it. The formulas are the KPIs' own."""
     names = list(KPIS) if metrics is None else metrics
+    taken_from = calls_taken_by_catchment(rec, scenario)  # once, not per desk and weekday
     rows = []
     for s in rec.sites:
         if s.kind != DESK:
             continue
         site = next(x for x in scenario.sites if x.name == s.name)
         for d in site.day_indices:
-            g = ingredients(on_weekday(s, d), rec, scenario)
+            g = ingredients(on_weekday(s, d), rec, scenario, taken_from)
             rows += [
                 (rec.replication, s.name, WEEKDAYS[d], m, float(KPIS[m].formula(g))) for m in names
             ]
