@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK
-from sim.plan import desk_windows, first_day, popup_windows
+from sim.plan import desk_windows, first_day, popup_windows, run_out_min
 from sim.scenario import Popup, Scenario, Site
 from sim.streams import Streams
 
@@ -122,7 +122,7 @@ class IncidentTally:
     category: np.ndarray
     channel: np.ndarray
     would_call_service_desk: np.ndarray  # bool: not induced demand, and not censored
-    censored: np.ndarray  # bool: its user would visit after the horizon (outcome unknown)
+    censored: np.ndarray  # bool: its user would visit after the run-out (outcome unknown)
 
     def sd_calls_by_week(self, n_weeks: int) -> np.ndarray:
         """Incidents that would have been service-desk calls, by week of the incident."""
@@ -261,13 +261,13 @@ def population_walkins(
     induced_cat = np.asarray([c.induced for c in categories], bool)
     wants = draws.channel_u < propensity * adoption(scenario, catchment, t)
     choice, soonest = choose_option(options, t, wants)
-    horizon_min = scenario.horizon_weeks * MIN_PER_WEEK
+    end_min = scenario.horizon_weeks * MIN_PER_WEEK + run_out_min(scenario)
     visit = np.full(len(t), np.inf)
     for k, opt in enumerate(options):
         mine = choice == k
         visit[mine] = _visit_time(scenario, opt, t[mine], soonest[mine], draws.visit_u[mine])
-    walkin = (choice >= 0) & (visit < horizon_min)
-    censored = (choice >= 0) & ~walkin  # would visit after the horizon: outcome unknown
+    walkin = (choice >= 0) & (visit < end_min)
+    censored = (choice >= 0) & ~walkin  # would visit after the run-out: outcome unknown
     out = {}
     for k, opt in enumerate(options):
         idx = np.flatnonzero(walkin & (choice == k))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -121,7 +122,7 @@ class SitePlan:
 
     name: str
     kind: str  # DESK or POPUP
-    windows: np.ndarray  # opening windows over the horizon, [open, close) clock minutes
+    windows: np.ndarray  # opening windows over the horizon and run-out week, [open, close) min
     roster_times: np.ndarray  # engineers rostered to the site: from each of these times …
     roster_values: np.ndarray  # … this many (a pop-up: its engineers during its slot)
     breaks: tuple[tuple[float, float], ...]  # (planned start, duration) of each break here
@@ -138,7 +139,8 @@ class SitePlan:
 
 @dataclass(frozen=True)
 class Plan:
-    horizon_min: float
+    horizon_min: float  # the KPIs' horizon; the plan itself runs a week past it (run-out)
+    end_min: float  # when the simulation stops: the horizon plus `run_out_min`
     sites: dict[str, SitePlan]
     shifts: tuple[Shift, ...] = field(repr=False)
     links: tuple[tuple[str, str], ...]  # (pop-up, desk) pairs that join sites into components
@@ -146,6 +148,17 @@ class Plan:
 
     def components(self) -> list[list[str]]:
         return components(self.order, self.links)
+
+    @cached_property
+    def _shift_days(self) -> dict[str, np.ndarray]:
+        days: dict[str, list[int]] = {}
+        for s in self.shifts:
+            days.setdefault(s.home, []).append(s.day)
+        return {home: np.asarray(d, int) for home, d in days.items()}
+
+    def shift_days(self, home: str) -> np.ndarray:
+        """The day (from Monday of week 1) of each engineer-slot (shift) of `home`'s engineers."""
+        return self._shift_days.get(home, np.zeros(0, int))
 
     def headcount(self, home: str, t: np.ndarray) -> np.ndarray:
         """Engineers of `home` the plan puts somewhere (at a site, travelling or on a break)
@@ -219,9 +232,26 @@ def _popup_breaks(p: Popup, k: int, day_start: float) -> list[tuple[float, float
     return [(b, d) for b, d in _breaks_of(p.breaks, k, day_start) if s <= b < e]
 
 
+RUN_OUT_WEEKS = 1
+"""The plan runs on one week past the horizon, so that users whose incident arose before the
+horizon but who wait for a desk to open are still seen (and counted by when the incident
+arose); KPIs of time and of arrivals stop at the horizon. No incident arises in the run-out:
+the desks see only the deferred visits of earlier incidents."""
+
+
+def run_out_min(scenario: Scenario) -> float:
+    """How long past the horizon the model runs: the longest deferral allowed, plus a day for
+    the deferred visit to fall within its opening hours (at most the plan's run-out week)."""
+    defer_h = scenario.demand.max_defer_h
+    if scenario.popups:
+        defer_h = max(defer_h, scenario.demand.popup_max_defer_h)
+    return min(float(RUN_OUT_WEEKS * MIN_PER_WEEK), defer_h * 60 + MIN_PER_DAY)
+
+
 def compile_plan(scenario: Scenario) -> Plan:
-    weeks = scenario.horizon_weeks
-    horizon = float(weeks * MIN_PER_WEEK)
+    weeks = scenario.horizon_weeks + RUN_OUT_WEEKS
+    horizon = float(scenario.horizon_weeks * MIN_PER_WEEK)
+    plan_end = float(weeks * MIN_PER_WEEK)
     sent: dict[tuple[str, int], list[Popup]] = {}  # (desk, weekday) → pop-ups it staffs
     visited = {p.name: set(popup_days(scenario, p, weeks)) for p in scenario.popups}
     for p in scenario.popups:
@@ -239,7 +269,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         for i, day in enumerate(days):
             day_start, wd = day * MIN_PER_DAY, day % 7
             start = opens[i]
-            end = opens[i + 1] if i + 1 < len(days) else horizon
+            end = opens[i + 1] if i + 1 < len(days) else plan_end
             k = 0
             for p in sent.get((site.name, wd), []):
                 if day not in visited[p.name]:
@@ -304,6 +334,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     links += [(p.name, p.reach_desk) for p in scenario.popups if p.reach_desk is not None]
     return Plan(
         horizon_min=horizon,
+        end_min=horizon + run_out_min(scenario),
         sites=sites,
         shifts=tuple(shifts),
         links=tuple(links),

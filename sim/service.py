@@ -71,11 +71,12 @@ class Visits:
     patience_min: np.ndarray | None
     fix_prob: np.ndarray  # probability fixed on site (category's, else tier's)
     fix_draw: np.ndarray  # uniform draw compared with fix_prob
-    start_min: list = field(default_factory=list)
-    end_min: list = field(default_factory=list)
-    left_queue_min: list = field(default_factory=list)
-    outcome: list = field(default_factory=list)
-    stockout: list = field(default_factory=list)
+    # results: lists while the run fills them in (fast to set one by one), arrays after it
+    start_min: list | np.ndarray = field(default_factory=list)
+    end_min: list | np.ndarray = field(default_factory=list)
+    left_queue_min: list | np.ndarray = field(default_factory=list)
+    outcome: list | np.ndarray = field(default_factory=list)
+    stockout: list | np.ndarray = field(default_factory=list)
 
     def __post_init__(self):
         n = len(self.arrive_min)
@@ -88,6 +89,14 @@ class Visits:
 
     def __len__(self) -> int:
         return len(self.arrive_min)
+
+    def results_as_arrays(self) -> None:
+        """Once the run is over: its results as numpy arrays, converted once for every reader."""
+        self.start_min = np.asarray(self.start_min)
+        self.end_min = np.asarray(self.end_min)
+        self.left_queue_min = np.asarray(self.left_queue_min)
+        self.outcome = np.asarray(self.outcome)
+        self.stockout = np.asarray(self.stockout)
 
 
 def visits_of(scenario: Scenario, walkins: Walkins) -> Visits:

@@ -32,14 +32,15 @@ from sim.service import (
 from sim.stepfn import StepFn
 
 
-def queue_step(site: SiteRecord, horizon_min: float) -> StepFn:
-    """Number of visitors waiting (walked in, not yet seen, not given up) over time."""
+def queue_step(site: SiteRecord, end_min: float) -> StepFn:
+    """Number of visitors waiting (walked in, not yet seen, not given up) over time; those
+    still waiting when the run stopped (`end_min`) are counted until then."""
     v = site.visits
     arrive = v.arrive_min
     start = np.asarray(v.start_min)
     left = np.asarray(v.left_queue_min)
     outcome = np.asarray(v.outcome)
-    leave = np.where(~np.isnan(start), start, np.where(~np.isnan(left), left, horizon_min))
+    leave = np.where(~np.isnan(start), start, np.where(~np.isnan(left), left, end_min))
     queued = (outcome != BALKED) & (leave > arrive)
     return StepFn.from_changes(
         np.r_[arrive[queued], leave[queued]],
@@ -47,12 +48,13 @@ def queue_step(site: SiteRecord, horizon_min: float) -> StepFn:
     )
 
 
-def busy_step(site: SiteRecord, horizon_min: float) -> StepFn:
-    """Number of engineers serving a visitor over time."""
+def busy_step(site: SiteRecord, end_min: float) -> StepFn:
+    """Number of engineers serving a visitor over time; a service still going on when the run
+    stopped (`end_min`) is counted until then."""
     start = np.asarray(site.visits.start_min)
     end = np.asarray(site.visits.end_min)
     seen = ~np.isnan(start)
-    end = np.where(np.isnan(end), horizon_min, end)[seen]
+    end = np.where(np.isnan(end), end_min, end)[seen]
     return StepFn.from_changes(
         np.r_[start[seen], end], np.r_[np.ones(len(end)), -np.ones(len(end))]
     )
@@ -65,40 +67,57 @@ def on_duty_step(site: SiteRecord) -> StepFn:
     return StepFn.from_changes(site.duty_times, site.duty_deltas)
 
 
+def measured_visits(site: SiteRecord, rec: ReplicationRecord) -> np.ndarray:
+    """The visits the walk-in KPIs count: those who walked in after the warm-up and before the
+    horizon. (Visits made in the run-out after it count only in the share of service-desk
+    calls, which goes by when the incident arose.)"""
+    arrive = site.visits.arrive_min
+    return (arrive >= rec.warmup_min) & (arrive < rec.horizon_min)
+
+
 def measured_windows(site: SiteRecord, t0: float, t1: float) -> np.ndarray:
     w = site.windows
     w = np.clip(w, t0, t1)
     return w[w[:, 1] > w[:, 0]]
 
 
-def ingredients(site: SiteRecord, rec: ReplicationRecord, scenario: Scenario) -> Ingredients:
+def ingredients(
+    site: SiteRecord,
+    rec: ReplicationRecord,
+    scenario: Scenario,
+    taken_from: np.ndarray | None = None,
+) -> Ingredients:
+    """`taken_from`: `calls_taken_by_catchment(rec, scenario)`, when the caller has it already
+    (it is the same for every site of the replication)."""
     t0, t1 = rec.warmup_min, rec.horizon_min
     sl_target_min = scenario.service.sl_target_min
     v = site.visits
-    counted = v.arrive_min >= t0
+    counted = measured_visits(site, rec)
     outcome = np.asarray(v.outcome)[counted]
     waits = (np.asarray(v.start_min) - v.arrive_min)[counted]
     served = np.isin(outcome, SERVED_OUTCOMES)
     left_queue = (np.asarray(v.left_queue_min) - v.arrive_min)[counted]
     gave_up = (outcome == RENEGED) | (outcome == TURNED_AWAY)
     wait_all = np.where(served, waits, np.where(gave_up, left_queue, 0.0))
-    decided = outcome != QUEUEING  # still queueing at the horizon: wait not yet known
+    decided = outcome != QUEUEING  # still queueing when the run stopped: wait not known
     waits = waits[served]
 
     windows = measured_windows(site, t0, t1)
     open_fn = StepFn.indicator(windows)
-    queue = queue_step(site, t1)
+    queue = queue_step(site, rec.end_min)
     qw = queue * open_fn
-    busy_w = busy_step(site, t1) * open_fn
+    busy_w = busy_step(site, rec.end_min) * open_fn
     on_duty_w = on_duty_step(site) * open_fn
 
     first = np.column_stack(
         [windows[:, 0], np.minimum(windows[:, 0] + MIN_PER_HOUR, windows[:, 1])]
     )
     first_fn = StepFn.indicator(first)
-    overtime_sum, open_days = _overtime(site, windows)
+    overtime_sum, open_days = _overtime(site, windows, t1)
     value = _value_ingredients(site, counted, scenario)
-    share = _share_ingredients(site, rec, counted, scenario)
+    if taken_from is None:
+        taken_from = calls_taken_by_catchment(rec, scenario)
+    share = _share_ingredients(site, rec, counted, scenario, taken_from)
     escalated_devices = (outcome == ESCALATED) & (np.asarray(v.device)[counted] != NO_DEVICE)
     money = money_ingredients(
         site,
@@ -198,22 +217,39 @@ def taken(scenario: Scenario, outcome: Any) -> np.ndarray:
     return np.isin(np.asarray(outcome), kinds)
 
 
+def calls_taken_by_catchment(rec: ReplicationRecord, scenario: Scenario) -> np.ndarray:
+    """Service-desk calls taken (see `taken`) of incidents that arose after the warm-up, by
+    the site where they were seen (rows, in `rec.sites` order) and the catchment whose users
+    they were (columns, the same order)."""
+    n = len(rec.sites)
+    out = np.zeros((n, n), dtype=int)
+    for i, r in enumerate(rec.sites):
+        v = r.visits
+        mine = _arose(v, rec) & taken(scenario, v.outcome)
+        out[i] = np.bincount(v.catchment[mine], minlength=n)
+    return out
+
+
 def _share_ingredients(
-    site: SiteRecord, rec: ReplicationRecord, counted: np.ndarray, scenario: Scenario
+    site: SiteRecord,
+    rec: ReplicationRecord,
+    counted: np.ndarray,
+    scenario: Scenario,
+    taken_from: np.ndarray,
 ) -> ShareIngredients:
     """Numerator and denominator of sd_share_taken for one catchment: its users' incidents
     taken by a Tech Bar (here, or at a desk they travelled to; resolved, or handled, as
     ``readings.share_calls`` says) over its users' incidents the
     service desk would have had, both by when the incident arose. Also the incidents resolved
-    here (whoever's users) and the walk-ins who travelled here from another catchment."""
+    here (whoever's users) and the walk-ins who travelled here from another catchment.
+    `taken_from` is `calls_taken_by_catchment` of the replication."""
     index = next(i for i, r in enumerate(rec.sites) if r.name == site.name)
-    resolved_sd = 0
-    for r in rec.sites:  # its users may be seen here or at the desk they can reach
-        v = (site if r.name == site.name else r).visits  # `site` may be a subset (a weekday)
-        theirs = v.catchment == index
-        if theirs.any():
-            resolved_sd += int((theirs & _arose(v, rec) & taken(scenario, v.outcome)).sum())
+    # its users may be seen here or at the desk they can reach
+    resolved_sd = int(taken_from[:, index].sum())
     v = site.visits
+    if site is not rec.sites[index]:  # a part of the site's record (one weekday): its own
+        theirs = (v.catchment == index) & _arose(v, rec) & taken(scenario, v.outcome)
+        resolved_sd += int(theirs.sum()) - int(taken_from[index, index])  # visits as cut
     out: ShareIngredients = {
         "resolved_sd": resolved_sd,
         "resolved_here": int((_arose(v, rec) & np.isin(np.asarray(v.outcome), RESOLVED)).sum()),
@@ -235,13 +271,14 @@ def _arose(v, rec: ReplicationRecord) -> np.ndarray:
     return (v.incident_min >= rec.warmup_min) & ~v.induced
 
 
-def _overtime(site: SiteRecord, windows: np.ndarray) -> tuple[float, int]:
-    """Σ over opening windows of (last service end of that window's walk-ins − closing time)⁺."""
+def _overtime(site: SiteRecord, windows: np.ndarray, t1: float) -> tuple[float, int]:
+    """Σ over opening windows (within the horizon `t1`) of (last service end of that window's
+    walk-ins − closing time)⁺, the service ends taken up to the horizon."""
     if len(windows) == 0:
         return 0.0, 0
     v = site.visits
-    end = np.asarray(v.end_min)
-    done = ~np.isnan(end)
+    end = np.minimum(np.asarray(v.end_min), t1)
+    done = ~np.isnan(end) & (v.arrive_min < t1)
     w = np.searchsorted(windows[:, 0], v.arrive_min[done], side="right") - 1
     ok = w >= 0
     last = np.full(len(windows), -np.inf)

@@ -46,7 +46,8 @@ def measured_years(rec: ReplicationRecord) -> float:
 def engineer_days(plan: Plan, home: str, t0: float, t1: float) -> int:
     """Engineer-days the plan rosters for `home` (a desk, or a pop-up's mobile team) on days
     starting in [t0, t1): one for each engineer-slot (shift)."""
-    return sum(1 for s in plan.shifts if s.home == home and t0 <= s.day * MIN_PER_DAY < t1)
+    starts = plan.shift_days(home) * MIN_PER_DAY
+    return int(((starts >= t0) & (starts < t1)).sum())
 
 
 def running_share(scenario: Scenario, name: str, t0: float, t1: float) -> float:

@@ -218,8 +218,9 @@ KPIS: dict[str, KPI] = {
             "share",
             "incidents resolved at a Tech Bar (fixed or swapped; induced demand excluded) ÷ all "
             "incidents the service desk would have had without Tech Bars, both counted by when "
-            "the incident arose (after the warm-up), leaving out incidents whose user would visit "
-            "after the horizon. Per desk or pop-up location: of its catchment's users, wherever "
+            "the incident arose (after the warm-up), visits in the run-out after the horizon "
+            "included (incidents whose user would visit after the run-out are left out). Per "
+            "desk or pop-up location: of its catchment's users, wherever "
             "they were seen (pop-up users who travelled to a desk count for their location; see "
             "walkins_travelled); for ALL, force-wide",
             lambda g: _ratio(g["resolved_sd"], g["sd_calls"]),

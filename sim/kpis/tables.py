@@ -10,8 +10,10 @@ import pandas as pd
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK, WEEKDAYS
 from sim.kpis.measure import (
+    calls_taken_by_catchment,
     force_scale,
     ingredients,
+    measured_visits,
     measured_windows,
     on_weekday,
     on_weekday_hour,
@@ -35,7 +37,8 @@ from sim.stepfn import StepFn
 def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     """Long table: replication, site, metric, value — one row per desk and pop-up location,
     then ALL; with pop-ups, also ALL_DESKS and ALL_POPUPS (the same KPIs pooled by kind)."""
-    parts = {s.name: ingredients(s, rec, scenario) for s in rec.sites}
+    taken_from = calls_taken_by_catchment(rec, scenario)  # once: every site's share reads it
+    parts = {s.name: ingredients(s, rec, scenario, taken_from) for s in rec.sites}
     groups = {ALL: list(parts.values())}
     kinds = {s.name: s.kind for s in rec.sites}
     if POPUP in kinds.values():
@@ -60,13 +63,14 @@ def weekday_kpis(
     `metrics`) on each weekday it opens, from the visitors who walked in that weekday and its
     opening windows that began on it. The formulas are the KPIs' own."""
     names = list(KPIS) if metrics is None else metrics
+    taken_from = calls_taken_by_catchment(rec, scenario)  # once, not per desk and weekday
     rows = []
     for s in rec.sites:
         if s.kind != DESK:
             continue
         site = next(x for x in scenario.sites if x.name == s.name)
         for d in site.day_indices:
-            g = ingredients(on_weekday(s, d), rec, scenario)
+            g = ingredients(on_weekday(s, d), rec, scenario, taken_from)
             rows += [
                 (rec.replication, s.name, WEEKDAYS[d], m, float(KPIS[m].formula(g))) for m in names
             ]
@@ -101,7 +105,7 @@ def queue_by_hour(rec: ReplicationRecord) -> pd.DataFrame:
     rows = []
     for s in rec.sites:
         open_fn = StepFn.indicator(measured_windows(s, t0, t1))
-        qw = queue_step(s, t1) * open_fn
+        qw = queue_step(s, rec.end_min) * open_fn
         q_area = np.bincount(hour, np.diff(qw.cumulative(edges)), minlength=24)
         o_area = np.bincount(hour, np.diff(open_fn.cumulative(edges)), minlength=24)
         for h in np.flatnonzero(o_area > 0):
@@ -173,7 +177,7 @@ def wait_histogram(rec: ReplicationRecord) -> pd.DataFrame:
             waits, name = np.concatenate(pooled) if pooled else np.empty(0), ALL
         else:
             v = s.visits
-            counted = v.arrive_min >= rec.warmup_min
+            counted = measured_visits(s, rec)
             start = np.asarray(v.start_min)[counted]
             waits, name = (start - v.arrive_min[counted])[~np.isnan(start)], s.name
             pooled.append(waits)

@@ -88,7 +88,8 @@ def test_home_desk_capacity_drops_during_its_popup_visits(four_weeks):
         duty = on_duty_step(home)
         day = WEEKDAYS.index(p.day)
         roster = s.sites[[d.name for d in s.sites].index(p.home)].engineers_by_weekday()[day]
-        for opens in rec.plan.sites[p.name].windows[:, 0].tolist():
+        windows = rec.plan.sites[p.name].windows
+        for opens in windows[windows[:, 1] <= rec.horizon_min, 0].tolist():  # not the run-out
             t0 = opens - p.start_min
             before = duty.at(t0 + p.start_min - p.travel_min - 10)  # 09:00: all there
             during = duty.at(t0 + p.start_min + 60)  # 10:30: the pop-up engineer is away

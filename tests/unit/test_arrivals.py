@@ -16,7 +16,7 @@ from sim.arrivals import (
     time_of_day_offsets,
 )
 from sim.calendar import MIN_PER_HOUR, MIN_PER_WEEK
-from sim.plan import desk_windows
+from sim.plan import RUN_OUT_WEEKS, desk_windows, run_out_min
 from sim.scenario import load_scenario
 from sim.streams import Streams
 
@@ -44,7 +44,11 @@ def test_walkins_arrive_only_while_open_and_not_before_their_incident():
     s = load_scenario(None, ["horizon_weeks=4"])
     site = s.sites[2]
     walkins, tally = desk_walkins(s, site, Streams(1, 0))
-    win = desk_windows(s, site, s.horizon_weeks)
+    # the incidents arise within the horizon; their visits may fall in the run-out after it
+    horizon_min = s.horizon_weeks * MIN_PER_WEEK
+    assert walkins.incident_min.max() < horizon_min < walkins.time_min.max()
+    assert walkins.time_min.max() < horizon_min + run_out_min(s)
+    win = desk_windows(s, site, s.horizon_weeks + RUN_OUT_WEEKS)
     i = np.searchsorted(win[:, 0], walkins.time_min, side="right") - 1
     assert np.all(i >= 0) and np.all(walkins.time_min < win[i, 1])
     assert np.all(walkins.time_min >= walkins.incident_min)

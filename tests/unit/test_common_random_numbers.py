@@ -28,7 +28,7 @@ def test_visit_draws_are_paired_across_staffing_levels():
     assert np.array_equal(va.service_min, vb.service_min)
     assert np.array_equal(va.fix_draw, vb.fix_draw)
     # more engineers at Kentish Town change nothing at the other desks
-    assert ra.sites[0].visits.outcome == rb.sites[0].visits.outcome
+    assert np.array_equal(ra.sites[0].visits.outcome, rb.sites[0].visits.outcome)
     assert np.nanmean(np.asarray(vb.start_min) - vb.arrive_min) < np.nanmean(
         np.asarray(va.start_min) - va.arrive_min
     )
