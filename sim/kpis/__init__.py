@@ -25,12 +25,19 @@ from sim.kpis.registry import (
 )
 from sim.kpis.tables import (
     WAIT_BINS_MIN,
+    kpi_rows,
+    pooled_ingredients,
     queue_by_hour,
     replication_kpis,
+    site_ingredients,
     stock_levels,
+    wait_counts,
     wait_histogram,
+    wait_rows,
     weekday_kpis,
     weekly,
+    weekly_all,
+    weekly_sites,
 )
 
 __all__ = [
@@ -46,16 +53,23 @@ __all__ = [
     "downtime_saved_days",
     "force_scale",
     "ingredients",
+    "kpi_rows",
     "kpi_table",
     "measured_windows",
     "on_duty_step",
     "on_weekday",
     "pool",
+    "pooled_ingredients",
     "queue_by_hour",
     "queue_step",
     "replication_kpis",
+    "site_ingredients",
     "stock_levels",
     "wait_histogram",
+    "wait_counts",
+    "wait_rows",
     "weekday_kpis",
     "weekly",
+    "weekly_all",
+    "weekly_sites",
 ]
