@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from sim.experiment.sensitivity import (
 from sim.experiment.sensitivity import tables as sensitivity_tables
 from sim.experiment.sizing import SizingOutput, Target, parse_targets, recommended_toml
 from sim.experiment.sizing import size as _size
+from sim.experiment.store import MEMORY_ENTRIES, ResultStore, default_store_root
 from sim.experiment.sweep import (
     SweepOutput,
     _empty_comparison,
@@ -256,6 +257,20 @@ class SizingResult:
         return out
 
 
+_stores: dict[Path, ResultStore] = {}
+
+
+def _cache(cache: bool | Path | str) -> ResultStore | None:
+    """The results store for `cache` (one per folder per process, so results read or made by
+    one call are in memory for the next)."""
+    if cache is False:
+        return None
+    root = default_store_root() if cache is True else Path(cache).expanduser()
+    if root not in _stores:
+        _stores[root] = ResultStore(root, memory=MEMORY_ENTRIES)
+    return _stores[root]
+
+
 def _scenario(
     scenario: Scenario | Path | str | None, overrides: Overrides, name: str | None = None
 ) -> tuple[Scenario, WhatIf | None]:
@@ -280,16 +295,33 @@ def run(
     trace: bool = False,
     progress: bool = False,
     dask: str | None = None,
+    cache: bool | Path | str = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Run `reps` replications of a scenario (a loaded Scenario, a TOML path, or None for the
     embedded default), changed by `overrides` (as for :func:`load_scenario`: ``*`` and
     ``[field=value]`` filters allowed) and named `name` (default: made from the overrides).
-    Results do not depend on `workers` or the executor."""
+    Results do not depend on `workers`, the executor or the cache.
+
+    `cache`: keep and reuse results in the results store (True: its default folder, as for the
+    command line; or a folder), per component, so a change at one desk re-simulates only that
+    desk's component; within one process the most recent results are also kept in memory.
+    `on_progress(done, total)` is called as component simulations finish (or are served)."""
     _check_counts(reps, seed, workers)
     s, whatif = _scenario(scenario, overrides, name)
     limits.check_work([s], reps, workers, trace)  # refuse what would exceed the limits
     t0 = time.perf_counter()
-    out = _run(s, seed, reps, workers=workers, trace=trace, progress=progress, dask=dask)
+    out = _run(
+        s,
+        seed,
+        reps,
+        workers=workers,
+        trace=trace,
+        progress=progress,
+        dask=dask,
+        store=_cache(cache),
+        on_progress=on_progress,
+    )
     source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
     elapsed = time.perf_counter() - t0
     return RunResult(out, source, override_pairs(overrides), elapsed, whatif)

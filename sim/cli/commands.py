@@ -34,7 +34,7 @@ from sim.experiment.calibrate import TRIAL_SCENARIO, calibrate
 from sim.experiment.executors import default_workers, set_dask_timeout
 from sim.experiment.runner import assemble, run
 from sim.experiment.sizing import parse_targets, recommended_toml, shortfalls, size
-from sim.experiment.store import ResultStore
+from sim.experiment.store import MEMORY_ENTRIES, ResultStore
 from sim.experiment.sweep import (
     PrecisionWarning,
     known_metric,
@@ -110,7 +110,7 @@ def _store(args: argparse.Namespace) -> ResultStore | None:
     is warned about once and the run goes on without it (nothing is lost but the caching)."""
     if args.no_cache:
         return None
-    store = ResultStore(args.cache)
+    store = ResultStore(args.cache, memory=MEMORY_ENTRIES)  # a what-if reads its base's again
     root = Path(store.root)
     try:
         if root.exists() and not root.is_dir():

@@ -26,7 +26,6 @@ import pandas as pd
 
 from sim.experiment.store import JobId, model_version, scenario_hash
 from sim.kpis import (
-    ALL,
     WAIT_BINS_MIN,
     kpi_rows,
     pooled_ingredients,
@@ -114,12 +113,8 @@ def component_tables(scenario: Scenario, rec: ReplicationRecord) -> dict[str, pd
         }
     )
     waits = [np.asarray(parts[n][WAITS], float) for n in names]  # type: ignore[literal-required]
-    served_waits = pd.DataFrame(
-        {
-            "site": np.repeat(np.asarray(names, dtype=object), [len(w) for w in waits]),
-            "wait_min": np.concatenate(waits),
-        }
-    )
+    # the waits of those seen, site after site: each site's are as many as it served
+    served_waits = pd.DataFrame({"wait_min": np.concatenate(waits)})
     counts = wait_counts(rec)
     bands = len(WAIT_BINS_MIN) - 1
     band_counts = pd.DataFrame(
@@ -162,14 +157,16 @@ def _in_order(frames: list[pd.DataFrame], rank: dict[str, int]) -> pd.DataFrame:
 def _ingredients(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, Ingredients], dict[str, str]]:
     """A component's sites' ingredients (plain Python numbers, as measured) and kinds."""
     df = tables["ingredients"]
-    waits = tables["served_waits"]
     names = df["site"].tolist()
     columns = {c: df[c].tolist() for c in df.columns if c not in ("site", "kind")}
-    by_site = {n: waits["wait_min"].to_numpy()[waits["site"].to_numpy() == n] for n in names}
+    waits = tables["served_waits"]["wait_min"].to_numpy()
+    ends = np.cumsum(columns["served"])
+    if len(waits) != (ends[-1] if len(ends) else 0):
+        raise ValueError("a component's waits do not match its sites' visitors served")
     parts = {}
     for i, n in enumerate(names):
         g = {c: values[i] for c, values in columns.items()}
-        g[WAITS] = by_site[n]
+        g[WAITS] = waits[ends[i] - columns["served"][i] : ends[i]]
         parts[n] = g
     return parts, dict(zip(names, df["kind"].tolist(), strict=True))  # type: ignore[return-value]
 
@@ -197,14 +194,13 @@ def assemble(
     kpis = kpi_rows(replication, {**parts, **pooled_ingredients(scenario, parts, kinds)})
     weekly = _in_order([t["weekly"] for t in components], rank)
     population = sum(int(g["population"]) for g in parts.values())
-    waits = [wait_rows(replication, n, counts[n]) for n in order]
-    pooled_counts = np.sum([counts[n] for n in order], axis=0)
+    waits = wait_rows(replication, {n: counts[n] for n in order})
     return {
         "kpis": kpis,
         "queue_by_hour": _in_order([t["queue_by_hour"] for t in components], rank),
         "weekly": pd.concat(
             [weekly, weekly_all(scenario, replication, weekly, population)], ignore_index=True
         ),
-        "waits": pd.concat([*waits, wait_rows(replication, ALL, pooled_counts)], ignore_index=True),
+        "waits": waits,
         "stock": _in_order([t["stock"] for t in components], rank),
     }

@@ -182,10 +182,7 @@ WAIT_BINS_MIN = (0, 1, 5, 10, 15, 20, 30, 45, 60, 90, 120, np.inf)
 def wait_histogram(rec: ReplicationRecord) -> pd.DataFrame:
     """Share of visitors seen (after the warm-up) whose wait fell in each band, per site and for
     ALL: the wait distribution, comparable across replications."""
-    counts = wait_counts(rec)
-    sites = [wait_rows(rec.replication, name, c) for name, c in counts.items()]
-    pooled = wait_rows(rec.replication, ALL, np.sum(list(counts.values()), axis=0))
-    return pd.concat([*sites, pooled], ignore_index=True)
+    return wait_rows(rec.replication, wait_counts(rec))
 
 
 def wait_counts(rec: ReplicationRecord) -> dict[str, np.ndarray]:
@@ -201,16 +198,24 @@ def wait_counts(rec: ReplicationRecord) -> dict[str, np.ndarray]:
     return out
 
 
-def wait_rows(replication: int, site: str, counts: np.ndarray) -> pd.DataFrame:
-    """The rows of `wait_histogram` for one site (or pooled group) from its `counts`."""
+def wait_rows(replication: int, counts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The rows of `wait_histogram` from each site's band `counts` (in their order), then ALL:
+    the counts pooled."""
+    names = [*counts, ALL]
+    c = np.vstack([*counts.values(), np.sum(list(counts.values()), axis=0)])
+    total = c.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, c / np.where(total > 0, total, 1), np.nan)
     edges = np.asarray(WAIT_BINS_MIN, float)
-    share = counts / counts.sum() if counts.sum() else np.full(len(counts), np.nan)
-    rows = [
-        (replication, site, float(lo), float(hi), float(x))
-        for lo, hi, x in zip(edges[:-1], edges[1:], share, strict=True)
-    ]
+    bands = len(edges) - 1
     return pd.DataFrame(
-        rows, columns=["replication", "site", "wait_from_min", "wait_to_min", "share"]
+        {
+            "replication": [replication] * (bands * len(names)),
+            "site": [n for n in names for _ in range(bands)],
+            "wait_from_min": np.tile(edges[:-1], len(names)),
+            "wait_to_min": np.tile(edges[1:], len(names)),
+            "share": share.ravel(),
+        }
     )
 
 
