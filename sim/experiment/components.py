@@ -9,12 +9,12 @@ the whole scenario; its results are filed under a hash of that scenario (`compon
 change at one desk changes that desk's component's key only, while a change to a service-wide
 setting changes every component's.
 
-What a component keeps (`component_tables`) is what the force-wide figures are made of: each
-site's additive KPI ingredients and the waits of those seen (for pooled percentiles), its wait
-band counts, queue by hour, weekly counts and stock levels. `assemble` puts a replication's
-components back together in the scenario's site order and computes every per-site and pooled
-row with the same functions as a whole replication (`sim.kpis`), so the tables are identical
-to those of simulating the scenario whole.
+What a component keeps (`component_tables`) is its sites' rows of every table and what the
+force-wide figures are made of: each site's additive KPI ingredients and the waits of those
+seen (for pooled percentiles) and its wait band counts. `assemble` puts a replication's
+components back together in the scenario's site order and computes the pooled rows (ALL,
+ALL_DESKS, ALL_POPUPS) with the same functions as a whole replication (`sim.kpis`), so the
+tables are identical to those of simulating the scenario whole.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from sim.scenario import Scenario
 
 WAITS = "waits"  # the one ingredient that is an array: kept in a table of its own
 COMPONENT_TABLES = (
+    "kpis",
     "ingredients",
     "served_waits",
     "wait_counts",
@@ -125,6 +126,7 @@ def component_tables(scenario: Scenario, rec: ReplicationRecord) -> dict[str, pd
         }
     )
     return {
+        "kpis": kpi_rows(rec.replication, parts),
         "ingredients": ingredients,
         "served_waits": served_waits,
         "wait_counts": band_counts,
@@ -191,7 +193,13 @@ def assemble(
     if set(parts) != set(order):
         raise ValueError(f"the components of '{scenario.name}' do not cover its sites")
     parts = {n: parts[n] for n in order}
-    kpis = kpi_rows(replication, {**parts, **pooled_ingredients(scenario, parts, kinds)})
+    kpis = pd.concat(
+        [
+            _in_order([t["kpis"] for t in components], rank),
+            kpi_rows(replication, pooled_ingredients(scenario, parts, kinds)),
+        ],
+        ignore_index=True,
+    )
     weekly = _in_order([t["weekly"] for t in components], rank)
     population = sum(int(g["population"]) for g in parts.values())
     waits = wait_rows(replication, {n: counts[n] for n in order})
