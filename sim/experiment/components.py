@@ -113,7 +113,7 @@ def component_tables(scenario: Scenario, rec: ReplicationRecord) -> dict[str, pd
             **{k: [parts[n][k] for n in names] for k in columns},  # type: ignore[literal-required]
         }
     )
-    waits = [np.asarray(parts[n][WAITS], float) for n in names]  # type: ignore[literal-required]
+    waits = [np.asarray(parts[n]["waits"], dtype=np.float64) for n in names]
     # the waits of those seen, site after site: each site's are as many as it served
     served_waits = pd.DataFrame({"wait_min": np.concatenate(waits)})
     counts = wait_counts(rec)

@@ -5,7 +5,9 @@ Where it lives: ``--cache DIR`` if given, else the folder named by the environme
 ``~/.cache/techbar-sim`` on Linux, ``~/Library/Caches/techbar-sim`` on macOS,
 ``%LOCALAPPDATA%\\techbar-sim\\Cache`` on Windows); see `default_store_root`.
 
-The key covers everything that determines a replication's results: the resolved scenario (less
+An entry holds one replication of a scenario or, as the runner files them, of one component
+(`sim.experiment.components`: the scenario cut to one component's sites, its key prefixed so
+it never meets a whole scenario's). The key covers everything that determines its results: the resolved scenario (less
 its name and description), the seed, the replication index and the model version — a hash of
 the code that computes and shapes the stored tables (the model modules, ``sim/kpis``,
 ``sim/scenario``, the embedded scenarios, the runner and this store) and of the numpy, pandas
