@@ -11,9 +11,9 @@ it never meets a whole scenario's). The key covers everything that determines it
 the resolved scenario (less its name and description), the seed, the replication index and
 the model version — a hash of the code that computes and shapes the stored tables (the model
 modules, ``sim/kpis``, ``sim/scenario``, the embedded scenarios, the runner and this store) and
-of the numpy, pandas and simpy versions, but not of the report, plotting or command code (`model_version`). So an
-interrupted sweep redoes only what had not finished, a finished one is read back at once, and
-a change to the model or its libraries never serves stale results.
+of the numpy, pandas and simpy versions, but not of the report, plotting or command code
+(`model_version`). So an interrupted sweep redoes only what had not finished, a finished one is
+read back at once, and a change to the model or its libraries never serves stale results.
 
 An entry is data, never code: gzip-compressed JSON holding a header — the format and its
 version and exactly the job the entry is filed under (key, scenario hash, seed, replication,
