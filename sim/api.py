@@ -24,7 +24,7 @@ from sim.experiment import limits
 from sim.experiment.backtest import backtest_table, readings_table
 from sim.experiment.calibrate import TRIAL_SCENARIO, CalibrationResult
 from sim.experiment.calibrate import calibrate as _calibrate
-from sim.experiment.runner import Progress, RunOutput
+from sim.experiment.runner import ProgressFn, RunOutput
 from sim.experiment.runner import run as _run
 from sim.experiment.sensitivity import (
     OneAtATime,
@@ -43,6 +43,7 @@ from sim.experiment.sizing import (
     target_record,
 )
 from sim.experiment.sizing import size as _size
+from sim.experiment.store import MEMORY_ENTRIES, ResultStore, default_store_root
 from sim.experiment.sweep import (
     SweepOutput,
     _empty_comparison,
@@ -269,6 +270,20 @@ class SizingResult:
         return out
 
 
+_stores: dict[Path, ResultStore] = {}
+
+
+def _cache(cache: bool | Path | str) -> ResultStore | None:
+    """The results store for `cache` (one per folder per process, so results read or made by
+    one call are in memory for the next)."""
+    if cache is False:
+        return None
+    root = default_store_root() if cache is True else Path(cache).expanduser()
+    if root not in _stores:
+        _stores[root] = ResultStore(root, memory=MEMORY_ENTRIES)
+    return _stores[root]
+
+
 def _scenario(
     scenario: Scenario | Path | str | None, overrides: Overrides, name: str | None = None
 ) -> tuple[Scenario, WhatIf | None]:
@@ -291,19 +306,35 @@ def run(
     overrides: Overrides = None,
     name: str | None = None,
     trace: bool = False,
-    progress: Progress = False,
+    progress: bool = False,
     dask: str | None = None,
+    cache: bool | Path | str = False,
+    on_progress: ProgressFn | None = None,
 ) -> RunResult:
     """Run `reps` replications of a scenario (a loaded Scenario, a TOML path, or None for the
     embedded default), changed by `overrides` (as for :func:`load_scenario`: ``*`` and
     ``[field=value]`` filters allowed) and named `name` (default: made from the overrides).
-    Results do not depend on `workers` or the executor. `progress`: True for a bar on the
-    terminal, or a function called with (replications done, total) as they finish."""
+    Results do not depend on `workers`, the executor or the cache.
+
+    `cache`: keep and reuse results in the results store (True: its default folder, as for the
+    command line; or a folder), per component, so a change at one desk re-simulates only that
+    desk's component; within one process the most recent results are also kept in memory.
+    `on_progress(done, total)` is called as component simulations finish (or are served)."""
     _check_counts(reps, seed, workers)
     s, whatif = _scenario(scenario, overrides, name)
     limits.check_work([s], reps, workers, trace)  # refuse what would exceed the limits
     t0 = time.perf_counter()
-    out = _run(s, seed, reps, workers=workers, trace=trace, progress=progress, dask=dask)
+    out = _run(
+        s,
+        seed,
+        reps,
+        workers=workers,
+        trace=trace,
+        progress=progress,
+        dask=dask,
+        store=_cache(cache),
+        on_progress=on_progress,
+    )
     source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
     elapsed = time.perf_counter() - t0
     return RunResult(out, source, override_pairs(overrides), elapsed, whatif)
@@ -342,11 +373,14 @@ def sweep(
     workers: int = 1,
     *,
     overrides: Overrides = None,
-    progress: Progress = False,
+    progress: bool = False,
     dask: str | None = None,
+    cache: bool | Path | str = False,
+    on_progress: ProgressFn | None = None,
 ) -> SweepResult:
     """Every scenario of an experiment file at the same seed, compared with its base;
-    `overrides` change the base of every scenario (as ``techbar sweep --set``)."""
+    `overrides` change the base of every scenario (as ``techbar sweep --set``). `cache` and
+    `on_progress` as for :func:`run`."""
     plan = load_experiment(experiment, overrides)
     n = plan.experiment.reps if reps is None else reps
     _check_counts(n, plan.experiment.seed if seed is None else seed, workers)
@@ -356,9 +390,11 @@ def sweep(
         plan,
         plan.experiment.seed if seed is None else seed,
         n,
+        store=_cache(cache),
         workers=workers,
         progress=progress,
         dask=dask,
+        on_progress=on_progress,
     )
     return SweepResult(out, time.perf_counter() - t0)
 

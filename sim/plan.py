@@ -330,13 +330,25 @@ def compile_plan(scenario: Scenario) -> Plan:
             travel_min=0.0 if p.mobile_team else float(p.travel_min),
             engineers=p.engineers,
         )
-    links = [(p.name, p.home) for p in scenario.popups]
-    links += [(p.name, p.reach_desk) for p in scenario.popups if p.reach_desk is not None]
     return Plan(
         horizon_min=horizon,
         end_min=horizon + run_out_min(scenario),
         sites=sites,
         shifts=tuple(shifts),
-        links=tuple(links),
+        links=site_links(scenario),
         order=tuple(sites),
     )
+
+
+def site_links(scenario: Scenario) -> tuple[tuple[str, str], ...]:
+    """(pop-up, desk) pairs that join sites into components: each pop-up with its home desk
+    (shared stock and engineers) and with the desk its users can reach."""
+    out = [(p.name, p.home) for p in scenario.popups]
+    out += [(p.name, p.reach_desk) for p in scenario.popups if p.reach_desk is not None]
+    return tuple(out)
+
+
+def scenario_components(scenario: Scenario) -> list[list[str]]:
+    """The components of `scenario`'s plan (`Plan.components`) without compiling the plan."""
+    order = [s.name for s in scenario.sites] + [p.name for p in scenario.popups]
+    return components(order, site_links(scenario))

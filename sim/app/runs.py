@@ -46,9 +46,11 @@ def run_scenario(
     bar = st.progress(0.0, text=f"{label}: starting")
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{label}: {done} of {total} replications")
+        bar.progress(done / total, text=f"{label}: {done} of {total} simulations")
 
-    result = sim.run(scenario, reps=reps, seed=seed, workers=workers, progress=progress)
+    result = sim.run(
+        scenario, reps=reps, seed=seed, workers=workers, cache=True, on_progress=progress
+    )
     bar.empty()
     kept[key] = result
     while len(kept) > KEEP_RUNS:

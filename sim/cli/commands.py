@@ -40,7 +40,7 @@ from sim.experiment.sizing import (
     size,
     target_record,
 )
-from sim.experiment.store import ResultStore
+from sim.experiment.store import MEMORY_ENTRIES, ResultStore
 from sim.experiment.sweep import (
     PrecisionWarning,
     known_metric,
@@ -118,7 +118,7 @@ def _store(args: argparse.Namespace) -> ResultStore | None:
     is warned about once and the run goes on without it (nothing is lost but the caching)."""
     if args.no_cache:
         return None
-    store = ResultStore(args.cache)
+    store = ResultStore(args.cache, memory=MEMORY_ENTRIES)  # a what-if reads its base's again
     root = Path(store.root)
     try:
         if root.exists() and not root.is_dir():

@@ -5,6 +5,12 @@ Each replication is a pure function of (scenario, seed, replication index), so r
 same whichever worker ran which replication; they are put back in replication order before
 anything is summarised.
 
+Jobs are (scenario, seed, replication); the work is (component × scenario × replication): each
+scenario is split into its components, which are simulated alone (once, however many jobs share
+one) or read from the store, and each replication's tables are assembled from its components'
+(`sim.experiment.components`), identical to simulating the scenario whole. So a what-if that
+changes one desk re-simulates that desk's component only when its base is in the store.
+
 The results store is an optimisation, never a point of failure: an entry that cannot be read
 back exactly is recomputed, and a store that cannot be written is reported in one warning line
 (`ResultStore.save`) and the run goes on without it.
@@ -22,15 +28,15 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
+from sim.experiment import components
 from sim.experiment.executors import default_workers, open_executor
-from sim.experiment.store import JobId, ResultStore, job_id
+from sim.experiment.store import JobId, ResultStore
 from sim.kpis import queue_by_hour, replication_kpis, stock_levels, wait_histogram, weekly
 from sim.model import ReplicationRecord, run_replication
 from sim.scenario import Scenario
 from sim.trace import event_log
 
 CONFIDENCE = 0.95
-Progress = bool | Callable[[int, int], None]  # a terminal bar, or a (done, total) callback
 
 
 @dataclass
@@ -131,77 +137,104 @@ class Job:
     replication: int
 
 
+ProgressFn = Callable[[int, int], None]  # (simulations done or served, of how many)
+
+
 def run_jobs(
     jobs: list[Job],
     workers: int | None = None,
     dask: str | None = None,
     store: ResultStore | None = None,
     trace: bool = False,
-    progress: Progress = False,
+    progress: bool = False,
     desc: str = "replications",
+    on_progress: ProgressFn | None = None,
 ) -> list[ReplicationOutput]:
-    """Run jobs (results from the store where it has them), returned in the order given.
-    `progress`: True for a bar on the terminal, or a function called with (done, total) after
-    each job (served from the store or run); an exception it raises stops the run."""
-    results: list[ReplicationOutput | None] = [None] * len(jobs)
-    live_store = store if not trace else None  # traces are never stored
-    ids = (
-        [job_id(j.scenario, j.seed, j.replication) for j in jobs] if live_store is not None else []
-    )
-    todo = []
-    for i in range(len(jobs)):
-        cached = _read(live_store, ids[i]) if live_store is not None else None
-        if cached is None:
-            todo.append(i)
-        else:
-            results[i] = cached
-    bar = tqdm(
-        total=len(jobs),
-        initial=len(jobs) - len(todo),
-        desc=desc,
-        unit="rep",
-        disable=progress is not True,
-    )
-    report = progress if callable(progress) else None
-    if report is not None:
-        report(len(jobs) - len(todo), len(jobs))
+    """Run jobs, returned in the order given. Each job's scenario is split into its components
+    (`sim.experiment.components`); each (component, seed, replication) is simulated once —
+    however many jobs share it — unless the store has it, and every job's tables are assembled
+    from its components'. With `trace`, whole replications are simulated (and never stored)."""
+    if trace:
+        return _run_whole(jobs, workers, dask, progress, desc)
+    splits: dict[int, list[tuple[Scenario, components.ComponentKey]]] = {}
+    wanted: dict[str, tuple[JobId, Scenario, int, int]] = {}  # entry key → what to simulate
+    needs: list[list[str]] = []  # each job's components' entry keys, in component order
+    for j in jobs:
+        if id(j.scenario) not in splits:
+            splits[id(j.scenario)] = [
+                (c, components.component_key(c)) for c in components.split(j.scenario)
+            ]
+        keys = []
+        for c, ckey in splits[id(j.scenario)]:
+            jid = ckey.job(j.seed, j.replication)
+            wanted.setdefault(jid.key, (jid, c, j.seed, j.replication))
+            keys.append(jid.key)
+        needs.append(keys)
+    tables = {}
+    for key, (jid, _, _, replication) in wanted.items():
+        got = store.get(jid) if store is not None else None
+        if got is not None and components.is_component_tables(got, replication):
+            tables[key] = got
+    todo = [k for k in wanted if k not in tables]
+    total = len(wanted)
+    bar = tqdm(total=total, initial=total - len(todo), desc=desc, unit="sim", disable=not progress)
+    if on_progress is not None:
+        on_progress(total - len(todo), total)
 
-    def done(i: int, out: ReplicationOutput) -> None:
-        if live_store is not None:
-            live_store.save(ids[i], stored_tables(out))
-        results[i] = out
+    def done(key: str, out: dict[str, pd.DataFrame]) -> None:
+        if store is not None:
+            store.save(wanted[key][0], out)
+        tables[key] = out
         bar.update()
-        if report is not None:
-            report(sum(r is not None for r in results), len(jobs))
+        if on_progress is not None:
+            on_progress(len(tables), total)
 
     with bar:
         if todo:
             n_workers = min(workers or default_workers(), len(todo)) if dask is None else None
             with open_executor(n_workers, dask) as pool:
                 if pool is None:
-                    for i in todo:
-                        j = jobs[i]
-                        done(i, one_replication(j.scenario, j.seed, j.replication, trace))
+                    for k in todo:
+                        done(k, components.simulate_component(*wanted[k][1:]))
                 else:
                     futures = {
-                        pool.submit(
-                            one_replication,
-                            jobs[i].scenario,
-                            jobs[i].seed,
-                            jobs[i].replication,
-                            trace,
-                        ): i
-                        for i in todo
+                        pool.submit(components.simulate_component, *wanted[k][1:]): k for k in todo
                     }
                     for f in as_completed(futures):
                         done(futures[f], f.result())
-    assert all(r is not None for r in results)  # every job done or served
+    return [
+        ReplicationOutput(
+            replication=j.replication,
+            trace=None,
+            **components.assemble(j.scenario, j.replication, [tables[k] for k in keys]),
+        )
+        for j, keys in zip(jobs, needs, strict=True)
+    ]
+
+
+def _run_whole(
+    jobs: list[Job], workers: int | None, dask: str | None, progress: bool, desc: str
+) -> list[ReplicationOutput]:
+    """Whole replications (with their event logs), in the order given."""
+    results: list[ReplicationOutput | None] = [None] * len(jobs)
+    bar = tqdm(total=len(jobs), desc=desc, unit="rep", disable=not progress)
+    with bar:
+        n_workers = min(workers or default_workers(), len(jobs)) if dask is None else None
+        with open_executor(n_workers, dask) as pool:
+            if pool is None:
+                for i, j in enumerate(jobs):
+                    results[i] = one_replication(j.scenario, j.seed, j.replication, True)
+                    bar.update()
+            else:
+                futures = {
+                    pool.submit(one_replication, j.scenario, j.seed, j.replication, True): i
+                    for i, j in enumerate(jobs)
+                }
+                for f in as_completed(futures):
+                    results[futures[f]] = f.result()
+                    bar.update()
+    assert all(r is not None for r in results)  # every job done
     return cast(list[ReplicationOutput], results)
-
-
-def _read(store: ResultStore, job: JobId) -> ReplicationOutput | None:
-    tables = store.get(job)
-    return None if tables is None else from_stored(job, tables)
 
 
 def assemble(scenario: Scenario, seed: int, outs: list[ReplicationOutput]) -> RunOutput:
@@ -226,13 +259,16 @@ def run(
     replications: int,
     workers: int | None = None,
     trace: bool = False,
-    progress: Progress = False,
+    progress: bool = False,
     dask: str | None = None,
     store: ResultStore | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> RunOutput:
     """Run `replications` replications; results do not depend on `workers` or the executor."""
     jobs = [Job(scenario, seed, r) for r in range(replications)]
-    outs = run_jobs(jobs, workers, dask, store, trace, progress, desc=scenario.name)
+    outs = run_jobs(
+        jobs, workers, dask, store, trace, progress, desc=scenario.name, on_progress=on_progress
+    )
     return assemble(scenario, seed, outs)
 
 

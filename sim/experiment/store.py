@@ -5,13 +5,15 @@ Where it lives: ``--cache DIR`` if given, else the folder named by the environme
 ``~/.cache/techbar-sim`` on Linux, ``~/Library/Caches/techbar-sim`` on macOS,
 ``%LOCALAPPDATA%\\techbar-sim\\Cache`` on Windows); see `default_store_root`.
 
-The key covers everything that determines a replication's results: the resolved scenario (less
-its name and description), the seed, the replication index and the model version — a hash of
-the code that computes and shapes the stored tables (the model modules, ``sim/kpis``,
-``sim/scenario``, the embedded scenarios, the runner and this store) and of the numpy, pandas
-and simpy versions, but not of the report, plotting or command code (`model_version`). So an
-interrupted sweep redoes only what had not finished, a finished one is read back at once, and
-a change to the model or its libraries never serves stale results.
+An entry holds one replication of a scenario or, as the runner files them, of one component
+(`sim.experiment.components`: the scenario cut to one component's sites, its key prefixed so
+it never meets a whole scenario's). The key covers everything that determines its results:
+the resolved scenario (less its name and description), the seed, the replication index and
+the model version — a hash of the code that computes and shapes the stored tables (the model
+modules, ``sim/kpis``, ``sim/scenario``, the embedded scenarios, the runner and this store) and
+of the numpy, pandas and simpy versions, but not of the report, plotting or command code
+(`model_version`). So an interrupted sweep redoes only what had not finished, a finished one is
+read back at once, and a change to the model or its libraries never serves stale results.
 
 An entry is data, never code: gzip-compressed JSON holding a header — the format and its
 version and exactly the job the entry is filed under (key, scenario hash, seed, replication,
@@ -36,6 +38,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,6 +62,7 @@ SUFFIX = ".json.gz"
 LEGACY_SUFFIX = ".pkl.gz"  # the pickled entries of earlier versions: never read, removed
 TMP_PREFIX = ".tmp-"
 MAX_ENTRY_BYTES = 256 * 2**20  # decompressed; anything larger is not an entry of ours
+MEMORY_ENTRIES = 1_000  # entries a long-lived caller keeps in memory (0.1–0.2 MB each)
 FOREIGN_TMP_AGE_S = 24 * 3600  # another host's temporary file is stale after a day
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the `sim` package
@@ -219,26 +223,30 @@ def _encode_column(series: pd.Series) -> list:
     return values
 
 
+def _types_within(values: list, allowed: tuple[type, ...]) -> bool:
+    return set(map(type, values)) <= set(allowed)
+
+
 def _decode_column(values: list, dtype: Any) -> Any:
     if not isinstance(values, list):
         raise TableFormatError("a column is not a list")
     if isinstance(dtype, pd.StringDtype):
-        if not all(v is None or isinstance(v, str) for v in values):
+        if not _types_within(values, (str, type(None))):
             raise TableFormatError("a string column holds something else")
         return pd.array(values, dtype=dtype)
     if dtype.kind in "Mm":
         return np.array(values, dtype="i8").view(dtype)
     if dtype.kind == "O":
-        if not all(type(v) in _JSON_SCALARS for v in values):
+        if not _types_within(values, _JSON_SCALARS):
             raise TableFormatError("an object column holds something else")
         arr = np.empty(len(values), dtype=object)
         arr[:] = values
         return arr
     if dtype.kind == "f":
-        if not all(type(v) in (float, int) for v in values):
+        if not _types_within(values, (float, int)):
             raise TableFormatError("a float column holds something else")
         return np.array(values, dtype=dtype)
-    if not all(type(v) in (int, bool) for v in values):
+    if not _types_within(values, (int, bool)):
         raise TableFormatError("an integer column holds something else")
     return np.array(values, dtype=dtype)
 
@@ -318,9 +326,22 @@ def _pid_alive(pid: int) -> bool:
 class ResultStore:
     """Replication tables on disk under `JobId.key`; see the module docstring."""
 
-    def __init__(self, root: Path | str | None = None):
+    def __init__(self, root: Path | str | None = None, memory: int = 0):
+        """`memory`: how many entries to also keep in memory (the most recently read or
+        filed), for a process that asks for the same results again; their tables are shared,
+        so whoever gets them must not change them."""
         self.root = default_store_root() if root is None else Path(root)
         self.unwritable: str | None = None  # why `save` stopped writing, once it has
+        self.memory = memory
+        self._recent: OrderedDict[str, Entry] = OrderedDict()
+
+    def _remember(self, job: JobId, tables: Mapping[str, pd.DataFrame]) -> None:
+        if self.memory <= 0:
+            return
+        self._recent[job.key] = Entry(job.header(), dict(tables))
+        self._recent.move_to_end(job.key)
+        while len(self._recent) > self.memory:
+            self._recent.popitem(last=False)
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{SUFFIX}"
@@ -354,9 +375,14 @@ class ResultStore:
 
     def get(self, job: JobId) -> dict[str, pd.DataFrame] | None:
         """The tables filed for exactly `job`, or None (a miss) if there is no such entry."""
+        recent = self._recent.get(job.key)
+        if recent is not None and recent.header == job.header():
+            self._recent.move_to_end(job.key)
+            return recent.tables
         entry = self.read_entry(self.path(job.key))
         if entry is None or entry.header != job.header():
             return None
+        self._remember(job, entry.tables)
         return entry.tables
 
     def put(self, job: JobId, tables: Mapping[str, pd.DataFrame]) -> None:
@@ -382,6 +408,7 @@ class ResultStore:
     def save(self, job: JobId, tables: Mapping[str, pd.DataFrame]) -> bool:
         """`put`, for a run that must go on whatever the store does: the first failure is
         reported in one warning line and the store is not written again; True if filed."""
+        self._remember(job, tables)
         if self.unwritable is not None:
             return False
         try:

@@ -3,12 +3,11 @@ histogram and stock levels."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, MIN_PER_WEEK, WEEKDAYS
+from sim.kpis.ingredients import Ingredients
 from sim.kpis.measure import (
     calls_taken_by_catchment,
     force_scale,
@@ -37,19 +36,37 @@ from sim.stepfn import StepFn
 def replication_kpis(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     """Long table: replication, site, metric, value — one row per desk and pop-up location,
     then ALL; with pop-ups, also ALL_DESKS and ALL_POPUPS (the same KPIs pooled by kind)."""
-    taken_from = calls_taken_by_catchment(rec, scenario)  # once: every site's share reads it
-    parts = {s.name: ingredients(s, rec, scenario, taken_from) for s in rec.sites}
-    groups = {ALL: list(parts.values())}
+    parts = site_ingredients(scenario, rec)
     kinds = {s.name: s.kind for s in rec.sites}
+    return kpi_rows(rec.replication, {**parts, **pooled_ingredients(scenario, parts, kinds)})
+
+
+def site_ingredients(scenario: Scenario, rec: ReplicationRecord) -> dict[str, Ingredients]:
+    """Each site's ingredients, in the record's site order."""
+    taken_from = calls_taken_by_catchment(rec, scenario)  # once: every site's share reads it
+    return {s.name: ingredients(s, rec, scenario, taken_from) for s in rec.sites}
+
+
+def pooled_ingredients(
+    scenario: Scenario, parts: dict[str, Ingredients], kinds: dict[str, str]
+) -> dict[str, Ingredients]:
+    """ALL (and, with pop-ups, ALL_DESKS and ALL_POPUPS): the sites' ingredients `parts` (in
+    site order: pooling follows it) pooled, the force-wide service-desk calls and programme
+    costs applied to ALL."""
+    groups = {ALL: list(parts.values())}
     if POPUP in kinds.values():
         groups[ALL_DESKS] = [g for n, g in parts.items() if kinds[n] == DESK]
         groups[ALL_POPUPS] = [g for n, g in parts.items() if kinds[n] == POPUP]
-    for name, members in groups.items():
-        parts[name] = pool(members)
-    parts[ALL]["sd_calls"] *= force_scale(scenario, parts[ALL]["population"])
-    parts[ALL] = programme_costs(parts[ALL], scenario)
+    out = {name: pool(members) for name, members in groups.items()}
+    out[ALL]["sd_calls"] *= force_scale(scenario, out[ALL]["population"])
+    out[ALL] = programme_costs(out[ALL], scenario)
+    return out
+
+
+def kpi_rows(replication: int, parts: dict[str, Ingredients]) -> pd.DataFrame:
+    """Long table: replication, site, metric, value — every KPI of each of `parts`."""
     rows = [
-        (rec.replication, site, name, float(kpi.formula(g)))
+        (replication, site, name, float(kpi.formula(g)))
         for site, g in parts.items()
         for name, kpi in KPIS.items()
     ]
@@ -118,11 +135,18 @@ def weekly(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
     the incidents arose, of the catchment's users wherever seen) with its numerator
     (sd_resolved) and denominator (sd_calls, force-wide for ALL), so the adoption ramp is
     visible."""
+    sites = weekly_sites(scenario, rec)
+    population = sum(s.population for s in rec.sites if s.incidents is not None)
+    return pd.concat(
+        [sites, weekly_all(scenario, rec.replication, sites, population)], ignore_index=True
+    )
+
+
+def weekly_sites(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
+    """The rows of `weekly` for each site."""
     n_weeks = scenario.horizon_weeks
     first = scenario.warmup_weeks
     rows = []
-    totals: dict[str, Any] = {"walkins": 0, "resolved": 0, "calls": 0}
-    population = 0
     # calls taken, by the catchment whose users they were (wherever seen) and week of incident
     by_catchment = np.zeros((len(rec.sites), n_weeks + 1), dtype=int)
     for s in rec.sites:
@@ -136,18 +160,33 @@ def weekly(scenario: Scenario, rec: ReplicationRecord) -> pd.DataFrame:
         resolved = by_catchment[i]
         if s.incidents is not None:
             calls = s.incidents.sd_calls_by_week(n_weeks)
-            population += s.population
         else:
             calls = np.zeros(n_weeks, dtype=int)
         rows += _weekly_rows(rec.replication, s.name, walkins, resolved, calls, first, n_weeks)
-        totals["walkins"] = totals["walkins"] + walkins[:n_weeks]
-        totals["resolved"] = totals["resolved"] + resolved[:n_weeks]
-        totals["calls"] = totals["calls"] + calls
-    scaled_calls = totals["calls"] * force_scale(scenario, population)
-    rows += _weekly_rows(
-        rec.replication, ALL, totals["walkins"], totals["resolved"], scaled_calls, first, n_weeks
+    return pd.DataFrame(rows, columns=WEEKLY_COLUMNS)
+
+
+def weekly_all(
+    scenario: Scenario, replication: int, sites: pd.DataFrame, population: int
+) -> pd.DataFrame:
+    """The ALL rows of `weekly` from its site rows `sites` (every site's, in site order) and
+    the population of the catchments modelled."""
+    n_weeks = scenario.horizon_weeks
+    first = scenario.warmup_weeks
+    totals = {}
+    for metric in ("walkins", "sd_resolved", "sd_calls"):
+        mine = sites[sites["metric"] == metric]
+        by_week = mine.groupby("week", sort=True)["value"].sum()  # whole numbers: exact
+        totals[metric] = np.zeros(n_weeks)
+        totals[metric][by_week.index.to_numpy() - 1] = by_week.to_numpy()
+    scaled_calls = totals["sd_calls"] * force_scale(scenario, population)
+    rows = _weekly_rows(
+        replication, ALL, totals["walkins"], totals["sd_resolved"], scaled_calls, first, n_weeks
     )
-    return pd.DataFrame(rows, columns=["replication", "site", "week", "metric", "value"])
+    return pd.DataFrame(rows, columns=WEEKLY_COLUMNS)
+
+
+WEEKLY_COLUMNS = ["replication", "site", "week", "metric", "value"]
 
 
 def _weekly_rows(rep, site, walkins, resolved, calls, first, n_weeks):
@@ -169,24 +208,40 @@ WAIT_BINS_MIN = (0, 1, 5, 10, 15, 20, 30, 45, 60, 90, 120, np.inf)
 def wait_histogram(rec: ReplicationRecord) -> pd.DataFrame:
     """Share of visitors seen (after the warm-up) whose wait fell in each band, per site and for
     ALL: the wait distribution, comparable across replications."""
-    rows = []
-    pooled: list[np.ndarray] = []
+    return wait_rows(rec.replication, wait_counts(rec))
+
+
+def wait_counts(rec: ReplicationRecord) -> dict[str, np.ndarray]:
+    """Per site, how many visitors seen after the warm-up waited in each band of WAIT_BINS_MIN
+    (counts add over sites)."""
+    out = {}
+    for s in rec.sites:
+        v = s.visits
+        counted = measured_visits(s, rec)
+        start = np.asarray(v.start_min)[counted]
+        waits = (start - v.arrive_min[counted])[~np.isnan(start)]
+        out[s.name] = np.histogram(waits, bins=np.asarray(WAIT_BINS_MIN, float))[0]
+    return out
+
+
+def wait_rows(replication: int, counts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The rows of `wait_histogram` from each site's band `counts` (in their order), then ALL:
+    the counts pooled."""
+    names = [*counts, ALL]
+    c = np.vstack([*counts.values(), np.sum(list(counts.values()), axis=0)])
+    total = c.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, c / np.where(total > 0, total, 1), np.nan)
     edges = np.asarray(WAIT_BINS_MIN, float)
-    for s in [*rec.sites, None]:
-        if s is None:
-            waits, name = np.concatenate(pooled) if pooled else np.empty(0), ALL
-        else:
-            v = s.visits
-            counted = measured_visits(s, rec)
-            start = np.asarray(v.start_min)[counted]
-            waits, name = (start - v.arrive_min[counted])[~np.isnan(start)], s.name
-            pooled.append(waits)
-        counts, _ = np.histogram(waits, bins=edges)
-        share = counts / counts.sum() if counts.sum() else np.full(len(counts), np.nan)
-        for lo, hi, x in zip(edges[:-1], edges[1:], share, strict=True):
-            rows.append((rec.replication, name, float(lo), float(hi), float(x)))
+    bands = len(edges) - 1
     return pd.DataFrame(
-        rows, columns=["replication", "site", "wait_from_min", "wait_to_min", "share"]
+        {
+            "replication": [replication] * (bands * len(names)),
+            "site": [n for n in names for _ in range(bands)],
+            "wait_from_min": np.tile(edges[:-1], len(names)),
+            "wait_to_min": np.tile(edges[1:], len(names)),
+            "share": share.ravel(),
+        }
     )
 
 

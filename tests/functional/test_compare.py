@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.experiment.runner as runner
+import sim.experiment.components as components
 from sim.cli import main
 from sim.experiment.sweep import COMPARISON_COLUMNS, changes_first
 
@@ -30,17 +30,17 @@ def whatif(tmp_path_factory):
     cache = ["--cache", str(root / "cache")]
     assert main(["run", *SHORT, *cache, "--out", str(root / "base"), "-q"]) == 0
     calls = []
-    real = runner.one_replication
+    real = components.simulate_component
 
     def counted(*args, **kwargs):
-        calls.append(args[0].name)
+        calls.append(([s.name for s in args[0].sites], args[0].name))
         return real(*args, **kwargs)
 
-    runner.one_replication = counted
+    components.simulate_component = counted
     try:
         assert main(["run", *SHORT, *cache, "--set", MORE, "--out", str(root / "w"), "-q"]) == 0
     finally:
-        runner.one_replication = real
+        components.simulate_component = real
     return root, calls
 
 
@@ -66,7 +66,9 @@ def test_a_what_if_run_writes_paired_differences_per_desk_popup_and_pooled_group
 
 def test_the_base_of_a_what_if_comes_from_the_store_when_already_run(whatif):
     _, calls = whatif
-    assert calls == ["horizon_weeks=2, sites.0.engineers=5"] * 2  # only the what-if ran
+    # only the what-if ran, and of it only the component of the desk it changes (its base and
+    # every other component were served from the store)
+    assert calls == [(["Fresh Wharf"], "horizon_weeks=2, sites.0.engineers=5")] * 2
 
 
 def test_a_run_without_overrides_has_no_comparison(whatif):

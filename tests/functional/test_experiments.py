@@ -204,7 +204,7 @@ def test_finished_sweep_is_read_back_without_recomputing(tmp_path, grid_file, mo
     def fail(*a, **k):
         raise AssertionError("recomputed a finished replication")
 
-    monkeypatch.setattr("sim.experiment.runner.one_replication", fail)
+    monkeypatch.setattr("sim.experiment.components.simulate_component", fail)
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     for name in ("summary.csv", "comparison.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

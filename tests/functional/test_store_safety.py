@@ -19,7 +19,7 @@ import pandas as pd
 import platformdirs
 import pytest
 
-import sim.experiment.runner as runner
+import sim.experiment.components as components
 import sim.experiment.store as store_mod
 from sim.cli import main
 from sim.experiment.runner import one_replication, run, stored_tables
@@ -73,14 +73,16 @@ def _same_results(a: Path, b: Path) -> None:
 
 @pytest.fixture
 def counted(monkeypatch) -> list[int]:
-    """The replications actually computed (runs use one worker, so in this process)."""
+    """The replications actually computed (runs use one worker, so in this process; the
+    scenario has one component, so one simulation per replication)."""
     computed: list[int] = []
+    real = components.simulate_component
 
-    def counting(scenario, seed, replication, trace=False):
+    def counting(scenario, seed, replication):
         computed.append(replication)
-        return one_replication(scenario, seed, replication, trace)
+        return real(scenario, seed, replication)
 
-    monkeypatch.setattr(runner, "one_replication", counting)
+    monkeypatch.setattr(components, "simulate_component", counting)
     return computed
 
 
@@ -92,7 +94,8 @@ def filled(tmp_path, mmc_path, reference, counted) -> tuple[Path, list[Path]]:
     _same_results(tmp_path / "first", reference)
     scenario = load_scenario(mmc_path, ["horizon_weeks=4", "warmup_weeks=1"])
     store = ResultStore(cache)
-    paths = [store.path(job_id(scenario, SEED, r).key) for r in range(REPS)]
+    (component,) = components.split(scenario)
+    paths = [store.path(components.component_id(component, SEED, r).key) for r in range(REPS)]
     assert sorted(paths) == list(store.entries())
     counted.clear()
     return cache, paths
@@ -106,7 +109,7 @@ def test_a_run_served_from_the_store_is_byte_identical(
     def fail(*a, **k):
         raise AssertionError("recomputed a stored replication")
 
-    monkeypatch.setattr(runner, "one_replication", fail)
+    monkeypatch.setattr(components, "simulate_component", fail)
     assert main(_args(mmc_path, tmp_path / "again", cache)) == 0
     _same_results(tmp_path / "again", reference)
 

@@ -87,13 +87,13 @@ def _run(ctx: Context, named: list[NamedScenario]) -> None:
     bar = st.progress(0.0, text="Sweep: starting")
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"Sweep: {done} of {total} replications")
+        bar.progress(done / total, text=f"Sweep: {done} of {total} simulations")
 
     with tempfile.TemporaryDirectory(prefix="techbar-app-") as tmp:
         exp = Path(tmp) / "scenarios.toml"
         exp.write_text(experiment_toml(named, ctx.path, ctx.reps, ctx.seed), encoding="utf-8")
         try:
-            result = sim.sweep(exp, workers=ctx.workers, progress=progress)
+            result = sim.sweep(exp, workers=ctx.workers, cache=True, on_progress=progress)
         except ScenarioError as exc:
             st.error("The scenarios cannot be run: " + plain(exc))
             return
