@@ -104,25 +104,30 @@ def main() -> None:
     print(f"  wall time                  {whatif_s:8.2f} s      (goal ≤ 8 s)")
     print("techbar compare of the base's and the what-if's folders")
     print(f"  wall time                  {compare_s:8.2f} s      (goal ≤ 3 s)")
-    api_s = api_whatif_timing()
+    first_s, api_s = api_whatif_timing()
+    print("Python API (as the page runs): the default, 10 reps, 2 workers, empty store")
+    print(f"  wall time                  {first_s:8.2f} s      (goal ≤ 15 s)")
     print("Python API: run(..., cache=...) of a one-desk what-if, base run before in the process")
     print(f"  wall time                  {api_s:8.2f} s      (goal ≤ 3 s)")
 
 
-def api_whatif_timing() -> float:
-    """Wall time of a one-desk what-if through the Python API, 10 replications on 2 workers,
-    after its base has run in the same process (as a page would): only the changed desk's
-    component is simulated, the others come from the store."""
+def api_whatif_timing() -> tuple[float, float]:
+    """Wall times, through the Python API as the page calls it (10 replications on 2 workers):
+    the default scenario's first run on an empty store, then a one-desk what-if after it in the
+    same process (only the changed desk's component is simulated, the others come from the
+    store)."""
     import sim
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
         base = sim.load_scenario()
+        t0 = time.perf_counter()
         sim.run(base, reps=10, workers=2, cache=cache)
+        first = time.perf_counter() - t0
         whatif = sim.load_scenario(overrides={"sites.0.engineers": 4})
         t0 = time.perf_counter()
         sim.run(whatif, reps=10, workers=2, cache=cache)
-        return time.perf_counter() - t0
+        return first, time.perf_counter() - t0
 
 
 def cli_timings() -> tuple[float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,10 +14,12 @@ import sim
 from sim import Scenario, ScenarioError
 from sim.app.text import plain
 
+SCENARIO_ENV = "TECHBAR_APP_SCENARIO"  # the base scenario when no --scenario is given
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="techbar app (page)")
-    p.add_argument("--scenario", default=None)
+    p.add_argument("--scenario", default=os.environ.get(SCENARIO_ENV) or None)
     return p.parse_known_args(argv)[0]
 
 

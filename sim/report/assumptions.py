@@ -456,7 +456,7 @@ def key_inputs(register_table: pd.DataFrame, tornado: pd.DataFrame | None = None
                 value = f"{values.min():g} in each of {len(hits)} entries"
         low, high = entry.get("low"), entry.get("high")
         scale = bool(entry.get("scale"))
-        plausible = f"× {low:g} to × {high:g}" if scale else f"{low:g} to {high:g}"
+        plausible = _plausible(low, high, entry.get("se"), scale, bool(entry.get("logit")))
         rows.append(
             (
                 (-swing[key], order) if key in swing else (math.inf, order),
@@ -473,3 +473,14 @@ def key_inputs(register_table: pd.DataFrame, tornado: pd.DataFrame | None = None
         columns=["key", "value", "unit", "plausible_range", "why"],
     )
     return table
+
+
+def _plausible(low, high, se, scale: bool, logit: bool) -> str:
+    """A ranges entry's plausible values in words: its bounds, or ± 2 standard errors of a
+    fitted value (as factors with `scale`, on the logit scale with `logit`)."""
+    if low is None or high is None:
+        if se is None:
+            return ""
+        where = " (logit scale)" if logit else ""
+        return f"× (1 ± {2 * se:g})" if scale else f"± {2 * se:g}{where} (2 standard errors)"
+    return f"× {low:g} to × {high:g}" if scale else f"{low:g} to {high:g}"

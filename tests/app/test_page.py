@@ -81,3 +81,29 @@ def test_markdown_typed_by_a_user_is_shown_as_text():
     shown = plain("**bold** [click](javascript:alert(1)) <b>x</b> :red[y] $x$")
     for c in "*[]()<>:$":
         assert c not in shown.replace("\\" + c, "")
+
+
+def test_staffing_view_gives_a_roster_and_its_scenario(monkeypatch, mmc_path):
+    """On the M/M/c desk (λ = 4/h, E[S] = 40 min) the roster for 80 % within 15 minutes is
+    the Erlang C answer, which the sizing tests check; here: the view shows it, with its cost
+    and a runnable scenario to download."""
+    from sim.analytic import erlang_c_staffing
+    from sim.app.context import SCENARIO_ENV
+
+    monkeypatch.setenv(SCENARIO_ENV, str(mmc_path))
+    at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT_S)
+    at.run()
+    at.sidebar.number_input(key="reps").set_value(3)
+    at.sidebar.radio(key="page").set_value("Staffing")
+    at.run()
+    at.button(key="run_size").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    roster = _table(at, "Mon")
+    want = erlang_c_staffing(4.0, 1.5, wait_target=0.25, service_level=0.8)  # per hour
+    assert roster.loc["desk"].tolist() == [want] * 7
+    assert any(m.label.startswith("£") or "£" in m.value for m in at.metric)
+    at.sidebar.radio(key="page").set_value("Business case")
+    at.run()
+    assert any("no ranges file" in i.value for i in at.info)

@@ -98,7 +98,21 @@ def _show(words: str, result) -> None:
         file_name="recommendation.csv",
         mime="text/csv",
     )
-    tradeoff = getattr(result, "tradeoff", None)
-    if callable(tradeoff):
-        st.subheader("Trade-off: service level against engineer-days")
-        st.dataframe(tradeoff(), hide_index=True, width="stretch")
+    curve: pd.DataFrame = result.tradeoff
+    if len(curve):
+        st.subheader("Trade-off: service level against engineer-days, per desk")
+        st.caption(
+            "Each desk's plan, and 1–2 engineers fewer or more every open day (the rest held "
+            "as planned). The cost of a service-level point is the extra annual cost over the "
+            "next smaller roster divided by the points gained (paired 95 % CI)."
+        )
+        wide = curve.pivot_table(
+            index="engineer_days_per_week", columns="site", values="service_level_mean"
+        )
+        st.line_chart(wide, x_label="engineer-days per week", y_label="service level")
+        show = curve[
+            ["site", "engineer_days_per_week", "plan", "annual_gbp", "service_level_mean",
+             "service_level_ci_low", "service_level_ci_high", "utilisation_mean",
+             "sl_points_gained", "annual_gbp_per_sl_point"]
+        ]  # fmt: skip
+        st.dataframe(show, hide_index=True, width="stretch")
