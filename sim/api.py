@@ -412,11 +412,14 @@ def size(
     progress: bool = False,
     every_hour: Iterable[str] = (),
     size_popups: bool = False,
+    cache: bool | Path | str = False,
 ) -> SizingResult:
     """The cheapest weekday roster at each desk meeting every target (e.g.
     ``"service_level>=0.8"``, a band ``"0.5<=utilisation<=0.85"``) on its one-sided 95 %
     confidence bound, per desk and weekday; `every_hour` targets (e.g. ``"service_level>=0.7"``)
-    hold in every opening hour; `size_popups` sizes the pop-ups' engineers too."""
+    hold in every opening hour; `size_popups` sizes the pop-ups' engineers too. `cache`: as for
+    :func:`run` (each desk's rosters are kept per component and reused by later sizings and
+    runs); the answer does not depend on it."""
     s, _ = _scenario(scenario, overrides, name)
     ts = parse_targets(targets, every_hour)
     _check_counts(reps, seed, workers)
@@ -431,6 +434,7 @@ def size(
         workers=workers,
         progress=progress,
         size_popups=size_popups,
+        store=_cache(cache),
     )
     source = None if isinstance(scenario, Scenario) or scenario is None else Path(scenario)
     rewritten = isinstance(scenario, Scenario) or bool(overrides) or name is not None

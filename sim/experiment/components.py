@@ -15,11 +15,17 @@ seen (for pooled percentiles) and its wait band counts. `assemble` puts a replic
 components back together in the scenario's site order and computes the pooled rows (ALL,
 ALL_DESKS, ALL_POPUPS) with the same functions as a whole replication (`sim.kpis`), so the
 tables are identical to those of simulating the scenario whole.
+
+What sizing decides on is measured per site too (`SiteMeasures`: each desk's KPIs per weekday
+and, for the sites sized on every hour, per opening hour), so a component can be measured for it
+beside its own tables; those tables are filed in an entry of their own (keyed by the component
+and what was measured), while the component's own tables stay in the entry every run reads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +33,7 @@ import pandas as pd
 from sim.experiment.store import JobId, model_version, scenario_hash
 from sim.kpis import (
     WAIT_BINS_MIN,
+    hourly_kpis,
     kpi_rows,
     pooled_ingredients,
     queue_by_hour,
@@ -34,6 +41,7 @@ from sim.kpis import (
     stock_levels,
     wait_counts,
     wait_rows,
+    weekday_kpis,
     weekly_all,
     weekly_sites,
 )
@@ -78,6 +86,43 @@ def site_order(scenario: Scenario) -> list[str]:
 
 
 @dataclass(frozen=True)
+class SiteMeasures:
+    """Tables measured of each site beside a component's own: each desk's KPIs `weekday` on
+    each weekday it opens (`sim.kpis.weekday_kpis`, table "weekday") and the KPIs `hourly` of
+    the sites `hourly_sites` in each opening hour (`sim.kpis.hourly_kpis`, table "hourly")."""
+
+    weekday: tuple[str, ...] = ()
+    hourly: tuple[str, ...] = ()
+    hourly_sites: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return ("weekday",) + (("hourly",) if self.hourly else ())
+
+    def of(self, component: Scenario) -> SiteMeasures:
+        """What is measured of `component`: the hourly sites that are its own."""
+        return SiteMeasures(
+            self.weekday, self.hourly, self.hourly_sites.intersection(site_order(component))
+        )
+
+    def tag(self) -> str:
+        return json.dumps(
+            {
+                "weekday": sorted(self.weekday),
+                "hourly": sorted(self.hourly),
+                "hourly_sites": sorted(self.hourly_sites),
+            },
+            sort_keys=True,
+        )
+
+    def measure(self, scenario: Scenario, rec: ReplicationRecord) -> dict[str, pd.DataFrame]:
+        out = {"weekday": weekday_kpis(scenario, rec, list(self.weekday))}
+        if self.hourly:
+            out["hourly"] = hourly_kpis(scenario, rec, list(self.hourly), set(self.hourly_sites))
+        return out
+
+
+@dataclass(frozen=True)
 class ComponentKey:
     """A component scenario's content hash, computed once and reused for every replication."""
 
@@ -85,6 +130,11 @@ class ComponentKey:
 
     def job(self, seed: int, replication: int) -> JobId:
         return JobId(KEY_PREFIX + self.scenario, int(seed), int(replication), model_version())
+
+    def measures_job(self, measures: SiteMeasures, seed: int, replication: int) -> JobId:
+        """The entry of what `measures` measured of this component's replication."""
+        scenario = KEY_PREFIX + self.scenario + "+measures:" + measures.tag()
+        return JobId(scenario, int(seed), int(replication), model_version())
 
 
 def component_key(component: Scenario) -> ComponentKey:
@@ -96,9 +146,16 @@ def component_id(component: Scenario, seed: int, replication: int) -> JobId:
     return component_key(component).job(seed, replication)
 
 
-def simulate_component(component: Scenario, seed: int, replication: int) -> dict[str, pd.DataFrame]:
-    """Simulate one replication of a component scenario and measure it (`component_tables`)."""
-    return component_tables(component, run_replication(component, seed, replication))
+def simulate_component(
+    component: Scenario, seed: int, replication: int, measures: SiteMeasures | None = None
+) -> dict[str, pd.DataFrame]:
+    """Simulate one replication of a component scenario and measure it (`component_tables`,
+    and with `measures` its tables too)."""
+    rec = run_replication(component, seed, replication)
+    out = component_tables(component, rec)
+    if measures is not None:
+        out |= measures.measure(component, rec)
+    return out
 
 
 def component_tables(scenario: Scenario, rec: ReplicationRecord) -> dict[str, pd.DataFrame]:
@@ -136,9 +193,11 @@ def component_tables(scenario: Scenario, rec: ReplicationRecord) -> dict[str, pd
     }
 
 
-def is_component_tables(tables: dict[str, pd.DataFrame], replication: int) -> bool:
-    """Whether `tables` are exactly a component's tables of replication `replication`."""
-    if set(tables) != set(COMPONENT_TABLES):
+def is_component_tables(
+    tables: dict[str, pd.DataFrame], replication: int, names: tuple[str, ...] = COMPONENT_TABLES
+) -> bool:
+    """Whether `tables` are exactly a component's tables `names` of replication `replication`."""
+    if set(tables) != set(names):
         return False
     return all(
         (df["replication"] == replication).all()
@@ -212,3 +271,12 @@ def assemble(
         "waits": waits,
         "stock": _in_order([t["stock"] for t in components], rank),
     }
+
+
+def assemble_measures(
+    scenario: Scenario, measures: SiteMeasures, components: list[dict[str, pd.DataFrame]]
+) -> dict[str, pd.DataFrame]:
+    """A replication's `measures` tables of `scenario` from its components' (per-site rows, in
+    the scenario's site order)."""
+    rank = {n: i for i, n in enumerate(site_order(scenario))}
+    return {name: _in_order([t[name] for t in components], rank) for name in measures.tables}

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import as_completed
-from dataclasses import dataclass, fields
-from typing import cast
+from dataclasses import dataclass, field, fields
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from sim.experiment import components
 from sim.experiment.executors import default_workers, open_executor
-from sim.experiment.store import JobId, ResultStore
+from sim.experiment.store import JobId, ResultStore, Store
 from sim.kpis import queue_by_hour, replication_kpis, stock_levels, wait_histogram, weekly
 from sim.model import ReplicationRecord, run_replication
 from sim.scenario import Scenario
@@ -48,6 +48,7 @@ class ReplicationOutput:
     waits: pd.DataFrame
     stock: pd.DataFrame
     trace: pd.DataFrame | None
+    measured: dict[str, pd.DataFrame] = field(default_factory=dict)  # `SiteMeasures` tables
 
 
 @dataclass
@@ -110,7 +111,7 @@ def measured(scenario: Scenario, rec: ReplicationRecord, trace: bool = False) ->
 
 
 STORED_TABLES = tuple(
-    f.name for f in fields(ReplicationOutput) if f.name not in ("replication", "trace")
+    f.name for f in fields(ReplicationOutput) if f.name not in ("replication", "trace", "measured")
 )
 
 
@@ -144,20 +145,26 @@ def run_jobs(
     jobs: list[Job],
     workers: int | None = None,
     dask: str | None = None,
-    store: ResultStore | None = None,
+    store: Store | None = None,
     trace: bool = False,
     progress: bool = False,
     desc: str = "replications",
     on_progress: ProgressFn | None = None,
+    measures: components.SiteMeasures | None = None,
 ) -> list[ReplicationOutput]:
     """Run jobs, returned in the order given. Each job's scenario is split into its components
     (`sim.experiment.components`); each (component, seed, replication) is simulated once —
     however many jobs share it — unless the store has it, and every job's tables are assembled
-    from its components'. With `trace`, whole replications are simulated (and never stored)."""
+    from its components'. With `measures`, each job's output also has those tables
+    (`ReplicationOutput.measured`), kept in the store beside the component's own. With `trace`,
+    whole replications are simulated (and never stored)."""
     if trace:
+        if measures is not None:
+            raise ValueError("measures are taken of components, not of traced replications")
         return _run_whole(jobs, workers, dask, progress, desc)
     splits: dict[int, list[tuple[Scenario, components.ComponentKey]]] = {}
-    wanted: dict[str, tuple[JobId, Scenario, int, int]] = {}  # entry key → what to simulate
+    # entry key → (its entry, its measures' entry, component, seed, replication, measures)
+    wanted: dict[str, tuple[JobId, JobId | None, Scenario, int, int, Any]] = {}
     needs: list[list[str]] = []  # each job's components' entry keys, in component order
     for j in jobs:
         if id(j.scenario) not in splits:
@@ -167,23 +174,42 @@ def run_jobs(
         keys = []
         for c, ckey in splits[id(j.scenario)]:
             jid = ckey.job(j.seed, j.replication)
-            wanted.setdefault(jid.key, (jid, c, j.seed, j.replication))
+            if jid.key not in wanted:
+                mine = None if measures is None else measures.of(c)
+                mid = None if mine is None else ckey.measures_job(mine, j.seed, j.replication)
+                wanted[jid.key] = (jid, mid, c, j.seed, j.replication, mine)
             keys.append(jid.key)
         needs.append(keys)
     tables = {}
-    for key, (jid, _, _, replication) in wanted.items():
-        got = store.get(jid) if store is not None else None
-        if got is not None and components.is_component_tables(got, replication):
-            tables[key] = got
+    for key, (jid, mid, _, _, replication, mine) in wanted.items():
+        if store is None:
+            break
+        got = store.get(jid)
+        if got is None or not components.is_component_tables(got, replication):
+            continue
+        if mid is not None:
+            extra = store.get(mid)
+            if extra is None or not components.is_component_tables(extra, replication, mine.tables):
+                continue
+            got = got | extra
+        tables[key] = got
     todo = [k for k in wanted if k not in tables]
     total = len(wanted)
     bar = tqdm(total=total, initial=total - len(todo), desc=desc, unit="sim", disable=not progress)
     if on_progress is not None:
         on_progress(total - len(todo), total)
 
+    def args(key: str) -> tuple:
+        """What `simulate_component` is called with for the entry `key`."""
+        *_, c, seed, replication, mine = wanted[key]
+        return (c, seed, replication) if mine is None else (c, seed, replication, mine)
+
     def done(key: str, out: dict[str, pd.DataFrame]) -> None:
+        jid, mid, *_, mine = wanted[key]
         if store is not None:
-            store.save(wanted[key][0], out)
+            store.save(jid, {n: out[n] for n in components.COMPONENT_TABLES})
+            if mid is not None:
+                store.save(mid, {n: out[n] for n in mine.tables})
         tables[key] = out
         bar.update()
         if on_progress is not None:
@@ -195,21 +221,27 @@ def run_jobs(
             with open_executor(n_workers, dask) as pool:
                 if pool is None:
                     for k in todo:
-                        done(k, components.simulate_component(*wanted[k][1:]))
+                        done(k, components.simulate_component(*args(k)))
                 else:
                     futures = {
-                        pool.submit(components.simulate_component, *wanted[k][1:]): k for k in todo
+                        pool.submit(components.simulate_component, *args(k)): k for k in todo
                     }
                     for f in as_completed(futures):
                         done(futures[f], f.result())
-    return [
-        ReplicationOutput(
-            replication=j.replication,
-            trace=None,
-            **components.assemble(j.scenario, j.replication, [tables[k] for k in keys]),
+    outs = []
+    for j, keys in zip(jobs, needs, strict=True):
+        parts = [tables[k] for k in keys]
+        outs.append(
+            ReplicationOutput(
+                replication=j.replication,
+                trace=None,
+                **components.assemble(j.scenario, j.replication, parts),
+                measured={}
+                if measures is None
+                else components.assemble_measures(j.scenario, measures, parts),
+            )
         )
-        for j, keys in zip(jobs, needs, strict=True)
-    ]
+    return outs
 
 
 def _run_whole(

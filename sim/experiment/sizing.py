@@ -34,11 +34,12 @@ from scipy import stats
 
 from sim.analytic import MMc
 from sim.calendar import MIN_PER_DAY, MIN_PER_HOUR, WEEKDAYS
-from sim.experiment.executors import open_executor
-from sim.experiment.runner import summarise
+from sim.experiment.components import SiteMeasures
+from sim.experiment.runner import Job, ReplicationOutput, run_jobs, summarise
+from sim.experiment.store import MemoryStore, Store
 from sim.experiment.tradeoff import STEPS, curve, stepped
-from sim.kpis import KPIS, hourly_kpis, replication_kpis, weekday_kpis
-from sim.model import demand, run_replication
+from sim.kpis import KPIS
+from sim.model import demand
 from sim.plan import compile_plan
 from sim.scenario import (
     Scenario,
@@ -364,20 +365,23 @@ class Measures:
     hourly: tuple[str, ...] = ()  # KPIs held in every opening hour
     hourly_sites: frozenset[str] = frozenset()
 
+    @property
+    def per_site(self) -> SiteMeasures:
+        return SiteMeasures(self.metrics, self.hourly, self.hourly_sites)
+
 
 Evaluation = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]
 
 
-def _replication(scenario: Scenario, seed: int, r: int, m: Measures) -> Evaluation:
-    rec = run_replication(scenario, seed, r)
-    whole = replication_kpis(scenario, rec)
-    days = weekday_kpis(scenario, rec, list(m.metrics))
+def _days(m: Measures, out: ReplicationOutput) -> pd.DataFrame:
+    """A replication's per-weekday KPIs of the desks and of the pop-ups sized."""
+    days = out.measured["weekday"]
     if m.popups:  # a pop-up opens on one weekday: its whole-run KPIs are that day's
+        whole = out.kpis
         p = whole[whole["site"].isin(list(m.popups)) & whole["metric"].isin(m.metrics)]
         p = p.assign(day=p["site"].map(m.popups))[days.columns]
         days = pd.concat([days, p], ignore_index=True)
-    hours = hourly_kpis(scenario, rec, list(m.hourly), set(m.hourly_sites)) if m.hourly else None
-    return whole, days, hours
+    return days
 
 
 def _evaluate(
@@ -387,23 +391,25 @@ def _evaluate(
     m: Measures,
     workers: int | None,
     dask: str | None,
+    store: Store,
+    progress: bool = False,
+    desc: str = "sizing",
 ) -> list[Evaluation]:
     """Per scenario: the whole-run KPIs (as ``techbar run``), the per-weekday KPIs of every desk
     (and pop-up sized) and, for targets held in every hour, the per-hour KPIs; the replications
-    of all the scenarios run as one batch."""
-    jobs = [(i, r) for i in range(len(scenarios)) for r in range(reps)]
-    with open_executor(min(workers or 1, len(jobs)) if dask is None else None, dask) as pool:
-        if pool is None:
-            outs = [_replication(scenarios[i], seed, r, m) for i, r in jobs]
-        else:
-            futures = [pool.submit(_replication, scenarios[i], seed, r, m) for i, r in jobs]
-            outs = [f.result() for f in futures]
+    of all the scenarios run as one batch, component by component (`run_jobs`): a component
+    (a desk with its pop-ups) whose roster did not change since an earlier round, or that is in
+    `store`, is not simulated again."""
+    jobs = [Job(s, seed, r) for s in scenarios for r in range(reps)]
+    outs = run_jobs(jobs, workers, dask, store, progress=progress, desc=desc, measures=m.per_site)
     result: list[Evaluation] = []
     for i in range(len(scenarios)):
         mine = outs[i * reps : (i + 1) * reps]
-        whole = pd.concat([o[0] for o in mine], ignore_index=True)
-        days = pd.concat([o[1] for o in mine], ignore_index=True)
-        hours = pd.concat([o[2] for o in mine], ignore_index=True) if m.hourly else None
+        whole = pd.concat([o.kpis for o in mine], ignore_index=True)
+        days = pd.concat([_days(m, o) for o in mine], ignore_index=True)
+        hours = (
+            pd.concat([o.measured["hourly"] for o in mine], ignore_index=True) if m.hourly else None
+        )
         result.append((whole, days, hours))
     return result
 
@@ -503,12 +509,16 @@ def size(
     dask: str | None = None,
     progress: bool = False,
     size_popups: bool = False,
+    store: Store | None = None,
     **_: Any,
 ) -> SizingOutput:
     """The cheapest weekday roster (fewest engineers at each desk on each weekday, and with
     `size_popups` at each pop-up visit, from its home desk or its mobile team) meeting every
     target on the one-sided 95 % confidence bound over `reps` replications; with the trade-off
-    curve around it."""
+    curve around it. Rosters are simulated component by component, each kept in `store` (the
+    results store; without one, in memory for this sizing), so a desk whose roster a round did
+    not change, or that an earlier sizing or run simulated, is read back, not simulated again."""
+    memo: Store = MemoryStore() if store is None else store
     if reps < 2:
         raise ScenarioError("--reps: sizing with confidence needs at least 2 replications")
     popups = [p for p in scenario.popups if size_popups]
@@ -555,7 +565,15 @@ def size(
     def run(roster: dict[tuple[str, int], int]) -> tuple[pd.DataFrame, pd.DataFrame]:
         nonlocal rounds
         ((whole, days, hours),) = _evaluate(
-            [with_roster(scenario, _nested(roster))], seed, reps, measures, workers, dask
+            [with_roster(scenario, _nested(roster))],
+            seed,
+            reps,
+            measures,
+            workers,
+            dask,
+            memo,
+            progress,
+            f"sizing round {rounds + 1}",
         )
         rounds += 1
         return whole, _all_bounds(days, hours, targets)
@@ -613,7 +631,9 @@ def size(
     rec = _recommendation(plan, targets, roster, cell_rows, cell_est, unmet, popups)
     cost = _cost(plan, rec)
     detail = _detail(scenario, rec, estimates, cost, targets)
-    curve_ = _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask)
+    curve_ = _tradeoff(
+        scenario, plan, roster, whole, cost, reps, seed, workers, dask, memo, progress
+    )
     rounds += 1
     ev = pd.concat(evidence, ignore_index=True)
     ev = ev[
@@ -629,7 +649,7 @@ def size(
     return SizingOutput(rec, detail, ev, plan, whole, cost, rounds, curve_)
 
 
-def _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask):
+def _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask, store, progress):
     """The trade-off curve: the plan and the plan moved by each of `STEPS` engineers at every
     desk on every open day (one batch of runs)."""
     desks = [s.name for s in scenario.sites]
@@ -641,6 +661,9 @@ def _tradeoff(scenario, plan, roster, whole, cost, reps, seed, workers, dask):
         Measures(metrics=(), popups={}),  # the whole-run KPIs alone
         workers,
         dask,
+        store,
+        progress,
+        "trade-off curve",
     )
     points = {0: (roster, whole)} | {
         k: (rosters[k], out[0]) for k, out in zip(rosters, runs, strict=True)

@@ -43,7 +43,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -321,6 +321,33 @@ def _pid_alive(pid: int) -> bool:
     except OSError:  # e.g. another user's process
         return True
     return True
+
+
+class Store(Protocol):
+    """Where the runner looks for a job's tables and files them (`ResultStore`, `MemoryStore`)."""
+
+    def get(self, job: JobId) -> dict[str, pd.DataFrame] | None: ...
+
+    def save(self, job: JobId, tables: Mapping[str, pd.DataFrame]) -> bool: ...
+
+
+class MemoryStore:
+    """Entries kept in this process only, for one piece of work that asks for the same
+    results again (a sizing's rounds) when no results store is used; their tables are shared,
+    so whoever gets them must not change them."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, pd.DataFrame]] = {}
+
+    def get(self, job: JobId) -> dict[str, pd.DataFrame] | None:
+        return self._entries.get(job.key)
+
+    def save(self, job: JobId, tables: Mapping[str, pd.DataFrame]) -> bool:
+        self._entries[job.key] = dict(tables)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class ResultStore:

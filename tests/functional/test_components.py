@@ -195,3 +195,22 @@ def test_results_are_identical_with_and_without_the_cache(tmp_path):
     for r in (first, again):
         for table in ("summary", "replications", "weekly_series", "wait_distribution"):
             assert getattr(r, table)().to_csv() == getattr(plain, table)().to_csv(), table
+
+
+def test_site_measures_from_components_equal_the_whole_replications(scenario):
+    """Sizing's per-weekday and per-hour KPIs, measured component by component and put
+    together, are exactly those of the whole replication."""
+    desks = [s.name for s in scenario.sites]
+    hourly_sites = frozenset([desks[0], desks[2], scenario.popups[1].name])
+    measures = comp.SiteMeasures(("service_level", "walkins"), ("wait_mean_min",), hourly_sites)
+    rec = run_replication(scenario, SEED, 1)
+    expected = measures.measure(scenario, rec)
+    parts = [comp.simulate_component(p, SEED, 1, measures.of(p)) for p in comp.split(scenario)]
+    got = comp.assemble_measures(scenario, measures, parts)
+    assert set(got) == {"weekday", "hourly"}
+    for name, df in got.items():
+        assert len(df) and df.to_csv(index=False) == expected[name].to_csv(index=False), name
+    assert set(got["hourly"]["site"]) == hourly_sites
+    # what a component measures depends on its own sites only
+    tags = {comp.site_order(p)[0]: measures.of(p).hourly_sites for p in comp.split(scenario)}
+    assert all(t <= set(comp.site_order(p)) for p, t in zip(comp.split(scenario), tags.values()))

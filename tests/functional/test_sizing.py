@@ -278,3 +278,53 @@ def test_sizing_is_identical_on_a_dask_cluster(mmc_path):
     pd.testing.assert_frame_equal(serial.tradeoff, on_dask.tradeoff)
     pd.testing.assert_frame_equal(serial.final_kpis, on_dask.final_kpis)
     assert serial.cost == on_dask.cost
+
+
+def _counting(monkeypatch):
+    """Record every (component, replication) simulated."""
+    from sim.experiment import components
+
+    real = components.simulate_component
+    calls: list[tuple[str, int]] = []
+
+    def counting(component, seed, replication, measures=None):
+        calls.append((components.component_key(component).scenario, replication))
+        return real(component, seed, replication, measures)
+
+    monkeypatch.setattr(components, "simulate_component", counting)
+    return calls
+
+
+def test_sizing_simulates_each_desk_roster_once_and_reuses_the_store(monkeypatch, tmp_path):
+    """Component by component: no (desk roster, replication) is simulated twice in a sizing,
+    fewer simulations than rounds × components × replications are needed, the answer is the
+    same with or without a results store, and with the store a second sizing — and a run of
+    the recommended plan — simulates nothing."""
+    from sim.experiment.components import split
+    from sim.experiment.runner import run
+    from sim.experiment.store import ResultStore
+    from sim.experiment.tradeoff import STEPS
+
+    s = load_scenario(None, ["horizon_weeks=5", "warmup_weeks=1"])  # the default, 7 desks
+    targets = parse_targets(["service_level>=0.8"])
+    calls = _counting(monkeypatch)
+    plain = size(s, targets, seed=3, reps=2, workers=1)
+    assert len(calls) == len(set(calls))
+    per_roster = len(split(s)) * 2  # components × replications
+    # the rounds of the search and the trade-off curve's rosters, were every one run whole
+    whole = (plain.rounds - 1 + len(STEPS)) * per_roster
+    assert len(calls) < whole  # desks settled early, and curve points tried before, not re-run
+    store = ResultStore(tmp_path / "store")
+    calls.clear()
+    stored = size(s, targets, seed=3, reps=2, workers=1, store=store)
+    for name in ("recommendation", "evidence", "tradeoff", "detail"):
+        a, b = getattr(plain, name), getattr(stored, name)
+        assert a.to_csv(index=False) == b.to_csv(index=False), name
+    assert len(calls) == len(set(calls))
+    calls.clear()
+    again = size(s, targets, seed=3, reps=2, workers=1, store=store)
+    assert calls == []
+    assert again.evidence.to_csv(index=False) == plain.evidence.to_csv(index=False)
+    out = run(again.scenario, 3, 2, workers=1, store=store)
+    assert calls == []
+    pd.testing.assert_frame_equal(out.kpis, again.final_kpis, check_exact=True)

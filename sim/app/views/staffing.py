@@ -53,7 +53,7 @@ def render(ctx: Context) -> None:
             with st.spinner("Sizing every desk and weekday (about a minute on 2 cores)…"):
                 result = sim.size(
                     ctx.path, targets, reps=ctx.reps, seed=ctx.seed, workers=ctx.workers,
-                    overrides=changes or None,
+                    overrides=changes or None, cache=True,
                 )  # fmt: skip
         except ScenarioError as exc:
             st.error("The targets cannot be used: " + plain(exc))
