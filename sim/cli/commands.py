@@ -205,6 +205,11 @@ def _heading(scenario: Scenario, record: dict) -> str:
         return f"Scenario {scenario.name}"
     pairs = [(o["key"], o["value"]) for o in whatif["overrides"]]
     sets = ", ".join(override_text(k, v) for k, v in pairs)
+    if whatif.get("scenario_file"):
+        both = f", both with {sets}" if sets else ""
+        return wrap(
+            f"What-if '{whatif['name']}': {whatif['base']} as its scenario file changes it{both}"
+        )
     if not sets:
         return f"What-if '{whatif['name']}' (the scenario {whatif['base']} as it is)"
     named = whatif["name"] != whatif_name(pairs)
@@ -234,6 +239,26 @@ def _base_of(args: argparse.Namespace, record: dict, scenario: Scenario) -> Scen
     return base.model_copy(update={"name": own}) if isinstance(own, str) else base
 
 
+def _as_compared(
+    args: argparse.Namespace, scenario: Scenario, record: dict, base: Scenario
+) -> tuple[Scenario, dict]:
+    """The what-if as it is compared with `base`: its overrides that the base takes too (how
+    long to run) marked `base_too`; a scenario file compared with the base it names, when only
+    such overrides were given, keeps the file's own name (or --name), as the what-if of that
+    base."""
+    whatif = record.get("whatif")
+    if whatif is None:
+        whatif = {"name": scenario.name, "base": base.name, "overrides": []}
+    overrides = [{**o, "base_too": o["key"] in RUN_KEYS} for o in whatif["overrides"]]
+    whatif = {**whatif, "overrides": overrides}
+    if all(o["base_too"] for o in overrides):  # the file is the what-if, its base the base
+        own = read_scenario(args.scenario).get("name")
+        name = args.name or (own if isinstance(own, str) else scenario.name)
+        scenario = scenario.model_copy(update={"name": name})
+        whatif |= {"name": name, "base": base.name, "scenario_file": True}
+    return scenario, {**record, "whatif": whatif}
+
+
 def file_base(path: Path | None) -> Path | str | None:
     """The base a scenario file names (``base = "met_2019"`` or a path relative to the file),
     as load_scenario takes it; None when it names none."""
@@ -260,6 +285,8 @@ def _simulate(
     trace = getattr(args, "trace", False)
     reps = args.reps or default_reps
     base = _base_of(args, extra, scenario) if compare else None
+    if base is not None:
+        scenario, extra = _as_compared(args, scenario, extra, base)
     _check_work(args, [scenario] if base is None else [scenario, base], reps, trace)
     out_dir, options = _prepare(args, scenario.name, kind)
     t0 = time.perf_counter()

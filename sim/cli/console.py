@@ -447,6 +447,7 @@ def format_changes(
             "pop-ups; shares in percentage points."
         )
     ]
+    lines += [wrap(t) for t in sites_added_removed_text(comparison, base)]
     significant = c[c["significant"].astype(bool)]
     if significant.empty:
         lines += ["", "No significant change in any KPI at any desk, pop-up or in all."]
@@ -494,6 +495,35 @@ def format_changes(
         )
     )
     return "\n".join(lines)
+
+
+def sites_added_removed_text(comparison: pd.DataFrame, base: str) -> list[str]:
+    """Sentences naming the sites only the what-if has (nothing to compare them with) and those
+    only its base has."""
+    from sim.experiment.sweep import sites_added_removed
+
+    added, removed = sites_added_removed(comparison)
+    kinds = (
+        dict(zip(comparison["site"], comparison["site_kind"], strict=True))
+        if "site_kind" in comparison
+        else {}
+    )
+
+    def named(sites: list[str]) -> str:
+        groups: dict[str, list[str]] = {}
+        for n in sites:
+            groups.setdefault("pop-up" if kinds.get(n) == "popup" else "desk", []).append(n)
+        return "; ".join(
+            f"{'the ' if len(ns) == 1 else ''}{kind}{'s' if len(ns) > 1 else ''} {', '.join(ns)}"
+            for kind, ns in groups.items()
+        )
+
+    out = []
+    if added:
+        out.append(f"New in the what-if, with nothing in {base} to compare: {named(added)}.")
+    if removed:
+        out.append(f"In {base} but not in the what-if: {named(removed)}.")
+    return out
 
 
 def compact(x: float, col: Col, sign: bool = False) -> str:

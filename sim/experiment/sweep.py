@@ -333,7 +333,9 @@ def paired_differences(
     keys = ["site", "metric", "replication"]
     b = base.set_index(keys)["value"]
     o = other.set_index(keys)["value"]
-    diff = (o - b.reindex(o.index)).rename("value").reset_index()
+    # every site of the scenario, then those only the base has (removed: no difference)
+    index = o.index.append(b.index[~b.index.isin(o.index)])
+    diff = (o.reindex(index) - b.reindex(index)).rename("value").reset_index()
     d = summarise(diff, ["site", "metric"], "value")
     at = pd.MultiIndex.from_frame(d[["site", "metric"]])
 
@@ -374,6 +376,17 @@ def paired_differences(
         "no change",
     )
     return out[COMPARISON_COLUMNS]
+
+
+def sites_added_removed(comparison: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The sites a scenario adds to its base (no base values) and removes from it (no values
+    of its own), in the comparison's order."""
+    has = comparison.groupby("site", sort=False)[["base_mean", "scenario_mean"]].agg(
+        lambda x: bool(x.notna().any())
+    )
+    added = has.index[~has["base_mean"] & has["scenario_mean"]]
+    removed = has.index[has["base_mean"] & ~has["scenario_mean"]]
+    return [str(x) for x in added], [str(x) for x in removed]
 
 
 def changes_first(comparison: pd.DataFrame) -> pd.DataFrame:

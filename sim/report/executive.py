@@ -135,17 +135,54 @@ def _move(metric: str, r: pd.Series, where: str = "", subject: str = "") -> str:
 
 def _whatif(run: RunFolder, c: pd.DataFrame) -> list[str]:
     whatif = run.whatif or {}
-    sets = ", ".join(
-        f"{o['key']} = {o.get('value')}" for o in whatif.get("overrides", []) if "key" in o
+    overrides = [o for o in whatif.get("overrides", []) if "key" in o]
+    sets = ", ".join(f"{o['key']} = {o.get('value')}" for o in overrides if not o.get("base_too"))
+    both = ", ".join(f"{o['key']} = {o.get('value')}" for o in overrides if o.get("base_too"))
+    how = (
+        " as its scenario file says"
+        if whatif.get("scenario_file")
+        else (f" ({sets})" if sets else "")
     )
     reps = run.manifest.get("replications", "")
     out = [
-        f"The what-if '{whatif.get('name', '')}' changes {whatif.get('base', 'the base')}"
-        + (f" ({sets})" if sets else "")
-        + f"; both were run at seed {run.manifest.get('seed', '')} over the same {reps} "
-        "replications, so each difference is paired."
+        f"The what-if '{whatif.get('name', '')}' changes {whatif.get('base', 'the base')}{how}; "
+        + (f"both were run with {both}, " if both else "both were run ")
+        + f"at seed {run.manifest.get('seed', '')} over the same {reps} replications, so each "
+        "difference is paired."
     ]
-    return out + changes_sentences(c)
+    return out + added_removed_sentences(c, whatif.get("base", "the base")) + changes_sentences(c)
+
+
+NEW_SITE_FIGURES = ("walkins", "wait_mean_min", "service_level")
+
+
+def added_removed_sentences(c: pd.DataFrame, base: str) -> list[str]:
+    """What a what-if adds (with its own figures: there is nothing to compare them with) and
+    removes."""
+    from sim.experiment.sweep import sites_added_removed
+
+    added, removed = sites_added_removed(c)
+    kind = dict(zip(c["site"], c["site_kind"], strict=True)) if "site_kind" in c else {}
+
+    def label(n: str) -> str:
+        return f"{'pop-up' if kind.get(n) == 'popup' else 'desk'} {n}"
+
+    out = []
+    for n in added:
+        rows = c[c["site"] == n].set_index("metric")["scenario_mean"]
+        figures = [
+            f"{w.short(m)} {w.quantity(m, rows[m])}"
+            for m in NEW_SITE_FIGURES
+            if m in rows.index and pd.notna(rows[m])
+        ]
+        out.append(
+            f"The {label(n)} is new, so there is nothing in {base} to compare it with"
+            + (f"; in the what-if: {', '.join(figures)}." if figures else ".")
+        )
+    if removed:
+        names = ", ".join(label(n) for n in removed)
+        out.append(f"Not in the what-if ({base} has them): {names}.")
+    return out
 
 
 def changes_sentences(c: pd.DataFrame) -> list[str]:

@@ -294,21 +294,48 @@ def test_catchments_within_the_force_are_accepted_with_users_of_their_own(tmp_pa
 # --------------------------------------------------------------------------- the worked example
 
 
-def test_the_eighth_desk_example_runs_and_is_compared_with_its_base(tmp_path):
+def test_the_eighth_desk_example_runs_and_is_compared_with_its_base(tmp_path, capsys):
     import json
 
     import pandas as pd
 
+    from sim.experiment.sweep import sites_added_removed
+    from sim.report.executive import executive_summary
+    from sim.report.folder import RunFolder
+
     example = embedded_dir().parents[1] / "experiments" / "eighth_desk.toml"
     out = tmp_path / "e"
     args = ["run", str(example), "--set", "horizon_weeks=2", "--reps", "2", "--workers", "1"]
-    assert main([*args, "--no-cache", "-q", "--out", str(out)]) == 0
+    assert main([*args, "--no-cache", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["compared_with"]["scenario"] == "met_2019"
+    # the file is the what-if (its own name), the base it names is the base; the period is both's
+    assert manifest["whatif"]["name"] == "eighth_desk" and manifest["whatif"]["base"] == "met_2019"
+    assert manifest["whatif"]["overrides"][0]["base_too"] is True
+    assert printed.startswith(
+        "What-if 'eighth_desk': met_2019 as its scenario file changes it, both with horizon_weeks=2"
+    )
     summary = pd.read_csv(out / "summary.csv")
     assert "Central South" in set(summary["site"]) and "Brixton" not in set(summary["site"])
     c = pd.read_csv(out / "comparison.csv")
     assert {"Fresh Wharf", "Central South", "ALL_DESKS", "ALL"} <= set(c["site"])
+    # what the what-if adds has no base values, what it removes no values of its own
+    assert sites_added_removed(c) == (["Central South"], ["Brixton", "Walworth"])
+    assert c.loc[c["site"] == "Brixton", "scenario_mean"].isna().all()
+    assert c.loc[c["site"] == "Brixton", "base_mean"].notna().any()
+    assert "New in the what-if, with nothing in met_2019 to compare: the desk Central South." in (
+        printed
+    )
+    assert "In met_2019 but not in the what-if: pop-ups Brixton, Walworth." in printed
+    sentences = " ".join(executive_summary(RunFolder.load(out)))
+    assert (
+        "The what-if 'eighth_desk' changes met_2019 as its scenario file says; both were run "
+        in (sentences)
+    )
+    walkins = summary.query("site == 'Central South' and metric == 'walkins'")["mean"].iloc[0]
+    assert "The desk Central South is new" in sentences and f"walk-ins {walkins:,.0f}" in sentences
+    assert "Not in the what-if (met_2019 has them): pop-up Brixton, pop-up Walworth." in sentences
     assert len(load_scenario(example).sites) == 8
 
 
