@@ -124,7 +124,7 @@ def _significant(c: pd.DataFrame) -> pd.DataFrame:
 def _move(metric: str, r: pd.Series, where: str = "", subject: str = "") -> str:
     """'service level rises from 86.3 % to 90.1 % (+3.8 points, 95 % CI +3.5 to +4.1 points)'."""
     d = float(r["diff_mean"])
-    verb = "rises" if d > 0 else "falls"
+    verb = ("rise" if d > 0 else "fall") + ("" if w.is_plural(metric) and not subject else "s")
     ci = w.change_interval(metric, r["diff_ci_low"], r["diff_ci_high"])
     place = f" at {where}" if where else ""
     return (

@@ -103,6 +103,24 @@ def title(metric: str) -> str:
     return k.title if k is not None and k.title else metric
 
 
+PLURAL_SUBJECTS = (  # short titles that take a plural verb ("visitors … fall")
+    "walk-ins",
+    "visitors",
+    "visits",
+    "devices",
+    "swaps",
+    "engineer-days",
+    "service-desk calls",
+    "benefits",
+    "productive officer-hours",
+)
+
+
+def is_plural(metric: str) -> bool:
+    """Whether the KPI's short title is a plural subject."""
+    return short(metric).startswith(PLURAL_SUBJECTS)
+
+
 def short(metric: str) -> str:
     """The title without its unit and period, in lower case, for sentences."""
     t = title(metric).split(",")[0]
