@@ -59,7 +59,6 @@ from sim.report.run_folder import (
     write_outputs,
     write_run,
     write_table,
-    write_text,
 )
 from sim.scenario import (
     Overrides,
@@ -481,22 +480,17 @@ class CalibrationRun:
 
     def write(self, out_dir: Path | str, force: bool = False) -> Path:
         out = _output_dir(out_dir, self.command, force)
-        record = self.fit.record()
-        meta = {
-            **API,
-            "kind": "calibration",
-            "calibration": record,
-            **provenance(self.wall_time_s, [self.command]),
-        }
+        meta = {**API, **self.fit.manifest(), **provenance(self.wall_time_s, [self.command])}
+        record = meta["calibration"]
         tables = {
             "calibration.csv": self.parameters(),
             "calibration_residuals.csv": self.residuals(),
         }
-        write_outputs(out, tables, meta)
-        text = json.dumps(record, indent=2, default=str) + "\n"
-        write_text(out / "calibration.json", text)
-        frag = self.fragment()
-        write_text(out / "calibrated.toml", frag)
+        texts = {
+            "calibration.json": json.dumps(record, indent=2, default=str) + "\n",
+            "calibrated.toml": self.fragment(),
+        }
+        write_outputs(out, tables, meta, texts)  # every file at once
         return out
 
 

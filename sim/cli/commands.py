@@ -60,7 +60,6 @@ from sim.report.run_folder import (
     run_tables,
     write_outputs,
     write_table,
-    write_text,
 )
 from sim.scenario import (
     Scenario,
@@ -393,19 +392,19 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
     options["progress"] = False  # many short evaluations: no bar for each
     t0 = time.perf_counter()
     fit = calibrate(scenario, seed, reps, reading=args.ftf_reading, **options)
-    record = fit.record()
+    meta = fit.manifest()
+    record = meta["calibration"]
     meta = {
-        "kind": "calibration",
-        "calibration": record,
+        **meta,
         **({"whatif": whatif.as_dict()} if whatif is not None else {}),
         **provenance(time.perf_counter() - t0, argv),
     }
     tables = {"calibration.csv": fit.parameters(), "calibration_residuals.csv": fit.residuals()}
-    _write(out_dir, tables, meta, options["store"])
-    text = json.dumps(record, indent=2, default=str) + "\n"
-    write_text(out_dir / "calibration.json", text)
-    fragment = fit.fragment()
-    write_text(out_dir / "calibrated.toml", fragment)
+    texts = {
+        "calibration.json": json.dumps(record, indent=2, default=str) + "\n",
+        "calibrated.toml": fit.fragment(),
+    }
+    _write(out_dir, tables, meta, options["store"], texts)  # every file at once
     if not quiet(args):
         print(f"Calibration on {scenario.name}: {record['method']}")
         print(format_calibration(fit.parameters(), fit.residuals(), fit))

@@ -388,12 +388,14 @@ def format_backtest(table_: pd.DataFrame, reps: int) -> str:
         ("simulated", "mean [95% CI]"),
         ("", "tolerance"),
         ("", "agrees"),
+        ("out of", "sample"),
     ]
     kinds = table_["table"].unique() if "table" in table_.columns else [""]
     lines = [
         wrap(
             f"Backtest against the published outcomes ({reps} replications; tolerance: the "
-            "values that round to the published figure; agrees: the 95% CI meets it)"
+            "values that round to the published figure; agrees: the 95% CI meets it; out of "
+            "sample: no input was fitted or set to the figure, so the comparison is a test)"
         )
     ]
     for kind in kinds:
@@ -409,13 +411,35 @@ def format_backtest(table_: pd.DataFrame, reps: int) -> str:
                     f"{number(r.simulated_mean, d)} {ci}",
                     str(r.tolerance),
                     "yes" if r.within_tolerance else "NO",
+                    _independent(getattr(r, "independent_of_fit", None)),
                 ]
             )
         scenario = f" — {part['scenario'].iloc[0]}" if "scenario" in part.columns else ""
         lines += ["", f"{kind}{scenario}", table(header, rows, labels=2, wrap_first=True)]
+        lines += _not_independent(part)
     if "site" in table_.columns and (table_["site"] == ALL_DESKS).any():
         lines += ["", wrap(POOLED_NOTE)]
     return "\n".join(lines)
+
+
+def _independent(flag: object) -> str:
+    if flag is None or pd.isna(flag):
+        return "?"
+    return "yes" if str(flag).strip().lower() in ("true", "1", "yes") else "no"
+
+
+def _not_independent(part: pd.DataFrame) -> list[str]:
+    """Under a table: why each figure that is not out of sample is not (figures sharing a
+    reason named together)."""
+    if "why" not in part.columns or "independent_of_fit" not in part.columns:
+        return []
+    lines = []
+    rows = part[part["independent_of_fit"].map(_independent) == "no"]
+    for why, group in rows.groupby("why", sort=False):
+        every = len(group) == len(part) > 1
+        outcomes = "every figure above" if every else "; ".join(str(x) for x in group["outcome"])
+        lines.append(wrap(f"Not out of sample — {outcomes}: {why}."))
+    return lines
 
 
 # --------------------------------------------------------------------------- what-if vs base
@@ -653,5 +677,18 @@ def format_readings(t: pd.DataFrame) -> str:
                 "them (NO: the CI misses the published figure's rounding)"
             ),
             table(header, rows, labels=1, wrap_first=True),
+            *_readings_not_independent(t),
         ]
     )
+
+
+def _readings_not_independent(t: pd.DataFrame) -> list[str]:
+    """A line per live prediction that is not out of sample, whatever the reading."""
+    from sim.experiment.backtest import PUBLISHED
+
+    lines = []
+    for p in PUBLISHED:
+        flag = f"{p.metric}_independent_of_fit"
+        if flag in t.columns and not t[flag].map(lambda x: _independent(x) == "yes").all():
+            lines.append(wrap(f"Not out of sample — live {p.outcome}: {p.why}."))
+    return lines

@@ -360,7 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reps_options(v, 10, auto=False)
     _add_execution_options(v)
     r = sub.add_parser("report", help="write report.xlsx and report.html into a run folder")
-    r.add_argument("run_dir", type=Path, help="a folder written by run, backtest, sweep or size")
+    r.add_argument(
+        "run_dir", type=Path, help="a folder written by run, backtest, sweep, size or calibrate"
+    )
     r.add_argument(
         "--pdf",
         action="store_true",

@@ -97,6 +97,9 @@ PARAMETERS = (
     ("sd_factor_other", "×", "categories.{others}.sd_resolution_days.mean (common factor)"),
     ("fix_logit_shift", "logit", "tiers.*.fix_prob (common shift on the logit scale)"),
 )
+# The figure each input is fitted to, in the order of PARAMETERS (the Jacobian couples them all,
+# but each figure moves most with its own input).
+FITTED_TO = (FIGURES[1], FIGURES[2], FIGURES[0], FIGURES[3])
 
 
 def ftf_target(sd_ftf: float, reading: str) -> float:
@@ -180,15 +183,28 @@ class CalibrationResult:
                 "parameter": name,
                 "unit": unit,
                 "sets": sets,
+                "fitted_to": f"{fig.figure} = {self._target_text(fig)} ({fig.source})",
                 "start": float(s),
                 "value": float(v),
                 "se": float(se),
             }
-            for (name, unit, sets), s, v, se in zip(
-                PARAMETERS, start_values(self.start), self.theta, self.theta_se, strict=True
+            for (name, unit, sets), fig, s, v, se in zip(
+                PARAMETERS,
+                FITTED_TO,
+                start_values(self.start),
+                self.theta,
+                self.theta_se,
+                strict=True,
             )
         ]
         return pd.DataFrame(rows)
+
+    def _target_text(self, fig: Figure) -> str:
+        target = self.targets[FIGURES.index(fig)]
+        if fig.metric != "ftf_rate":
+            return f"{target:g}"
+        rise = "+10 points" if self.reading == "points" else "+10 % relative"
+        return f"{target:.4g} ({rise} on {self.start.service_desk.ftf_rate:g})"
 
     def residuals(self) -> pd.DataFrame:
         y = self.simulated
@@ -261,6 +277,19 @@ class CalibrationResult:
             else:
                 lines.append(f"{leaf} = {_fmt(value)}")
         return "\n".join(lines) + "\n"
+
+    def manifest(self) -> dict[str, Any]:
+        """What a calibration folder's manifest.json records besides its provenance: the
+        record (method, iterations, …) and the trial scenario as given, so the folder says what
+        was fitted on and can be reported."""
+        return {
+            "kind": "calibration",
+            "scenario_name": self.start.name,
+            "seed": self.seed,
+            "replications": self.replications,
+            "calibration": self.record(),
+            "scenario": scenario_to_dict(self.start),
+        }
 
     def record(self) -> dict[str, Any]:
         return {

@@ -1,8 +1,10 @@
 """`techbar report RUN_DIR`: an Excel workbook and a self-contained HTML page from a run's files
 (and with --pdf, the page printed to report.pdf).
 
-Works on a run, backtest, sweep or sizing folder, using whichever tables it holds; nothing is
-recomputed, so the report shows exactly what the run wrote. The folder is checked first
+Works on a run, backtest, sweep, sizing or calibration folder, using whichever tables it holds
+(`RunFolder.kind` tells them apart; each kind's sections are views shared by the page and the
+workbook, e.g. `sim.report.calibration`); nothing is recomputed, so the report shows exactly what
+the run wrote. The folder is checked first
 (`RunFolder.load`); if it is incomplete nothing is written.
 """
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS, kpi_table
+from sim.report.calibration import iterations_table
 from sim.report.folder import HEADLINE, RunFolder, results_table
 from sim.report.run_folder import write_file_atomically
 from sim.report.staffing import write_staffing_sheet
@@ -51,6 +52,8 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                 ("sizing", "Sizing"),
                 ("evidence", "Evidence"),
                 ("backtest", "Backtest"),
+                ("calibration", "Calibration"),
+                ("calibration_residuals", "Calibration residuals"),
                 ("tornado", "Sensitivity"),
                 ("switching", "Switching values"),
                 ("psa_summary", "Uncertainty"),
@@ -64,6 +67,8 @@ def write_excel(run: RunFolder, path: Path, figs: dict[str, bytes]) -> None:
                     _table_sheet(xw, sheet, t)
                     if name == "comparison":
                         _colour_verdicts(xw, sheet, t)
+            if (it := iterations_table(run)) is not None:
+                _table_sheet(xw, "Calibration iterations", it)
             meta = {k: v for k, v in run.manifest.items() if k not in ("scenario", "scenarios")}
             rows = [
                 (k, json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v)

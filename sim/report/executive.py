@@ -24,6 +24,10 @@ DESK_CHANGES = 3  # desk-level changes named in a what-if's sentences
 
 def executive_summary(run: RunFolder) -> list[str]:
     """The summary's sentences, most important first (empty when there is nothing to say)."""
+    if run.kind == "calibration":
+        from sim.report.calibration import calibration_summary
+
+        return calibration_summary(run)
     out: list[str] = []
     comparison = run.get("comparison")
     if run.kind == "sweep" and comparison is not None:

@@ -189,6 +189,20 @@ TABLE_SPECS: dict[str, TableSpec] = {
     "psa_samples": TableSpec(
         (), ("sample", "replication", "net_benefit_gbp_per_year"), ("sample",)
     ),
+    "calibration": TableSpec(
+        ("parameter", "unit", "sets"),
+        ("start", "value", "se"),
+        ("parameter", "value"),
+        rows=True,
+        key=("parameter",),
+    ),
+    "calibration_residuals": TableSpec(
+        ("figure", "metric"),
+        ("target", "simulated_mean", "se", "residual"),
+        ("figure", "metric", "simulated_mean"),
+        rows=True,
+        key=("metric",),
+    ),
     "fit_by_input": TableSpec(("input", "trial_fit", "trial_fit_why"), (), ("input",)),
     "fit_psa": TableSpec(
         ("metric", "figure"),
@@ -227,7 +241,10 @@ class RunFolder:
         }
         for name in _required_tables(manifest, tables):
             if name not in tables:
-                raise incomplete(str(path / f"{name}.csv"), "missing")
+                why = "missing"
+                if is_calibration(manifest, tables):
+                    why += " (techbar calibrate writes it into every calibration folder)"
+                raise incomplete(str(path / f"{name}.csv"), why)
         _check_consistent(path, tables)
         return cls(path, manifest, tables)
 
@@ -236,6 +253,8 @@ class RunFolder:
 
     @property
     def kind(self) -> str:
+        if is_calibration(self.manifest, self.tables):
+            return "calibration"
         if "experiment" in self.manifest or "scenarios" in self.tables:
             return "sweep"
         if "recommendation" in self.tables:
@@ -254,9 +273,16 @@ class RunFolder:
 
     @property
     def name(self) -> str:
-        return self.manifest.get("scenario_name") or self.manifest.get("experiment", {}).get(
-            "name", ""
+        return (
+            self.manifest.get("scenario_name")
+            or self.manifest.get("experiment", {}).get("name")
+            or self.calibration.get("scenario", "")
         )
+
+    @property
+    def calibration(self) -> dict:
+        """The record of a calibration folder (method, iterations, …; empty for other kinds)."""
+        return self.manifest.get("calibration", {})
 
     @property
     def whatif(self) -> dict | None:
@@ -281,7 +307,9 @@ class RunFolder:
 def _read_manifest(file: Path) -> dict:
     where = str(file)
     if not file.is_file():
-        raise incomplete(where, "missing (every run, backtest, sweep and sizing folder has one)")
+        raise incomplete(
+            where, "missing (every run, backtest, sweep, sizing and calibration folder has one)"
+        )
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -298,11 +326,13 @@ def _read_manifest(file: Path) -> dict:
         scenarios = {"scenario": manifest["scenario"]}
     elif isinstance(manifest.get("scenarios"), dict) and manifest["scenarios"]:
         scenarios = {f"scenarios.{k}": v for k, v in manifest["scenarios"].items()}
+    elif manifest.get("kind") == "calibration":
+        scenarios = {}  # written before calibration folders recorded the trial scenario
     else:
         raise incomplete(where, "no 'scenario' (or 'scenarios') object describing what was run")
     for key, scen in scenarios.items():
         _check_scenario(where, key, scen)
-    for key in ("experiment", "versions", "whatif"):
+    for key in ("experiment", "versions", "whatif", "calibration"):
         if key in manifest and not isinstance(manifest[key], dict):
             raise incomplete(where, f"'{key}' is {_json_type(manifest[key])}, not an object")
     whatif = manifest.get("whatif", {})
@@ -315,6 +345,7 @@ def _read_manifest(file: Path) -> dict:
         raise incomplete(where, "'whatif' needs a name, a base and a list of overrides with keys")
     if "scenario_name" in manifest and not isinstance(manifest["scenario_name"], str):
         raise incomplete(where, "'scenario_name' is not a string")
+    _check_calibration(where, manifest.get("calibration", {}))
     targets = manifest.get("targets", [])
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise incomplete(where, "'targets' is not a list of strings")
@@ -323,6 +354,42 @@ def _read_manifest(file: Path) -> dict:
         if m is None or not _is_number(m.group(3)):
             raise incomplete(where, f"target '{t}' is not METRIC>=VALUE or METRIC<=VALUE")
     return manifest
+
+
+CALIBRATION_RECORD: dict[str, tuple[type, str]] = {  # what a report reads from the record
+    "method": (str, "a string"),
+    "ftf_reading": (str, "a string"),
+    "scenario": (str, "a string"),
+    "iterations": (int, "a whole number"),
+    "evaluations": (int, "a whole number"),
+    "converged": (bool, "a boolean"),
+    "history": (list, "a list"),
+}
+
+
+def _check_calibration(where: str, record: dict) -> None:
+    for key, (kind, word) in CALIBRATION_RECORD.items():
+        if key not in record:
+            continue
+        v = record[key]
+        ok = (
+            isinstance(v, bool) if kind is bool else isinstance(v, kind) and not isinstance(v, bool)
+        )
+        if not ok:
+            raise incomplete(where, f"'calibration.{key}' is {_json_type(v)}, not {word}")
+    for i, step in enumerate(record.get("history", [])):
+        if not (
+            isinstance(step, dict)
+            and isinstance(step.get("theta"), list)
+            and isinstance(step.get("residual"), list)
+            and all(_is_number(str(x)) for x in [*step["theta"], *step["residual"]])
+        ):
+            raise incomplete(where, f"'calibration.history[{i}]' is not a step with numbers")
+
+
+def is_calibration(manifest: dict, tables: dict[str, pd.DataFrame]) -> bool:
+    """A folder `techbar calibrate` (or `sim.calibrate().write`) wrote."""
+    return manifest.get("kind") == "calibration" or "calibration" in tables
 
 
 def _check_scenario(where: str, key: str, scen) -> None:
@@ -352,6 +419,8 @@ def _is_number(text: str) -> bool:
 
 def _required_tables(manifest: dict, tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
     """The tables every folder of this kind has, whatever the scenario."""
+    if is_calibration(manifest, tables):
+        return ("calibration", "calibration_residuals")
     if "targets" in manifest or "recommendation" in tables:
         return ("recommendation", "sizing", "evidence")
     if "experiment" in manifest or "scenarios" in tables:

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader
 from sim.kpis import ALL, ALL_DESKS, ALL_POPUPS, KPIS, kpi_table
 from sim.report import words as w
 from sim.report.business_case import business_case_view
+from sim.report.calibration import calibration_view
 from sim.report.executive import executive_summary
 from sim.report.folder import DESK_COMPARE, HEADLINE, SITE_KPIS, RunFolder
 from sim.report.names import readable_names
@@ -61,10 +62,11 @@ def render_html(run: RunFolder, figs: dict[str, bytes]) -> str:
         top_changes=top_changes(run.get("comparison"), names=names),
         recommendation=_records(run.get("recommendation")),
         sizing=_records(run.get("sizing")),
-        backtest=_records(run.get("backtest")),
+        backtest=backtest_rows(run.get("backtest")),
         **sensitivity_view(run),
         **business_case_view(run),
         **staffing_view(run),
+        **calibration_view(run),
         kpis=kpi_table().to_dict("records"),
         scenario=scen,
         n_sites=len(scen.get("sites", [])),
@@ -269,6 +271,18 @@ def top_changes(
             }
         )
     return out
+
+
+def backtest_rows(b: pd.DataFrame | None) -> list[dict]:
+    """The backtest's rows for the page, each saying whether the figure is out of sample (no
+    input fitted or set to it) and why (blank for a folder written before it was recorded)."""
+    rows = _records(b)
+    for r in rows:
+        flag = r.get("independent_of_fit", "")
+        r["out_of_sample"] = {"True": "yes", "False": "no"}.get(flag, "")
+        r.setdefault("why", "")
+        r.setdefault("table", "")
+    return rows
 
 
 def _records(df: pd.DataFrame | None) -> list[dict]:

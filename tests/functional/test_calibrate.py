@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 import tomllib
 
 import numpy as np
@@ -134,3 +135,94 @@ def test_api_calibrate(tmp_path):
     assert fit.fit.converged and set(fit.parameters()["parameter"]) >= {"fix_logit_shift"}
     out = fit.write(tmp_path / "c")
     assert (out / "calibrated.toml").is_file() and (out / "calibration_residuals.csv").is_file()
+    assert main(["report", str(out)]) == 0  # the API's folder reports as the command's does
+    assert "Calibration on the trial" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def calibration_dir(tmp_path_factory):
+    """A calibration folder of a short trial (2 replications), reported on."""
+    out = tmp_path_factory.mktemp("calibration") / "cal"
+    sets = [a for s in SHORT for a in ("--set", s)]
+    assert (
+        main(
+            [
+                "calibrate",
+                "--reps",
+                "2",
+                "--workers",
+                "2",
+                "--no-cache",
+                "-q",
+                *sets,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert main(["report", str(out)]) == 0
+    return out
+
+
+def test_report_on_a_calibration_folder_shows_the_fit(calibration_dir):
+    """The page says what was fitted to what, by which method, whether it converged and in how
+    many steps, and shows every fitted value and standard error of calibration.csv, every
+    residual, the first-time-fix rise in both readings and every step."""
+    html = (calibration_dir / "report.html").read_text(encoding="utf-8")
+    params = pd.read_csv(calibration_dir / "calibration.csv")
+    residuals = pd.read_csv(calibration_dir / "calibration_residuals.csv").set_index("metric")
+    record = json.loads((calibration_dir / "calibration.json").read_text())
+    assert "Calibration on the trial" in html and "Executive summary" in html
+    for r in params.itertuples():
+        assert f"{r.value:.4f}" in html and f"{r.se:.4f}" in html, r
+        assert f"<code>{r.parameter}</code>" in html
+        assert f"{r.fitted_to.split(' = ')[0]} = " in html  # the figure it was fitted to
+    for f in FIGURES:
+        assert f"{residuals.loc[f.metric, 'residual']:+.4f}" in html, f.metric
+    points = residuals.loc["ftf_rise_points", "simulated_mean"]
+    relative = residuals.loc["ftf_rise_relative", "simulated_mean"]
+    assert (
+        f"a rise of {points * 100:+.1f} points, which is {relative * 100:+.1f} % relative" in html
+    )
+    assert record["method"].replace("'", "&#39;") in html
+    state = "converged after" if record["converged"] else "did NOT converge in"
+    steps = record["iterations"]
+    assert f"{state} {steps} Newton step{'s' if steps != 1 else ''}" in html
+    iterations = html[html.index("<h3>Iterations</h3>") :]
+    iterations = iterations[: iterations.index("</table>")]
+    assert iterations.count("<tr>") == 1 + len(record["history"])  # header + a row per step
+
+
+def test_calibration_workbook_has_the_fit_in_its_sheets(calibration_dir):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(calibration_dir / "report.xlsx")
+    sheets = {"Summary", "Calibration", "Calibration residuals", "Calibration iterations"}
+    assert sheets <= set(wb.sheetnames)
+    params = pd.read_csv(calibration_dir / "calibration.csv")
+    sheet = pd.read_excel(calibration_dir / "report.xlsx", sheet_name="Calibration")
+    assert sheet["value"].tolist() == pytest.approx(params["value"].tolist())
+    assert sheet["se"].tolist() == pytest.approx(params["se"].tolist())
+    record = json.loads((calibration_dir / "calibration.json").read_text())
+    steps = pd.read_excel(calibration_dir / "report.xlsx", sheet_name="Calibration iterations")
+    assert len(steps) == len(record["history"])
+    assert steps.iloc[-1][list(params["parameter"])].tolist() == pytest.approx(
+        params["value"].tolist()
+    )
+    summary = [c for row in wb["Summary"].iter_rows(values_only=True) for c in row if c]
+    assert any(str(c).startswith("Method: Newton's method") for c in summary)
+
+
+def test_report_on_a_calibration_folder_without_its_table_exits_2(
+    calibration_dir, tmp_path, capsys
+):
+    folder = tmp_path / "cal"
+    shutil.copytree(calibration_dir, folder)
+    for name in ("report.html", "report.xlsx", "calibration.csv"):
+        (folder / name).unlink()
+    capsys.readouterr()
+    assert main(["report", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'calibration.csv'}: missing" in err and "Traceback" not in err
+    assert not (folder / "report.html").exists() and not (folder / "report.xlsx").exists()

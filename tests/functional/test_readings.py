@@ -70,5 +70,11 @@ def test_readings_table_refits_and_predicts_under_each_reading():
     )
     handled = by.loc["share: every ticket handled"]
     assert handled["sd_share_taken_early_peak_mean"] > default["sd_share_taken_early_peak_mean"]
+    # the first-time-fix prediction is out of sample; the share is not (the propensities were
+    # set with the live 12 % in view), under every reading, and the table says so
+    assert t["ftf_rate_independent_of_fit"].all()
+    assert not t["sd_share_taken_early_peak_independent_of_fit"].any()
     text = format_readings(t)
     assert all(len(line) <= WIDTH for line in text.splitlines()), text
+    assert "Not out of sample — live share of service-desk calls" in " ".join(text.split())
+    assert "live first-time fix rate" not in text

@@ -17,7 +17,12 @@ SHORT = ["--set", "horizon_weeks=3", "--reps", "2", "--quiet", "--no-cache", "--
 def folders(tmp_path_factory, mmc_module_path) -> dict[str, Path]:
     """One pristine folder of each kind, reported once to show they are complete."""
     root = tmp_path_factory.mktemp("pristine")
-    out = {"run": root / "run", "sweep": root / "sweep", "size": root / "size"}
+    out = {
+        "run": root / "run",
+        "sweep": root / "sweep",
+        "size": root / "size",
+        "calibrate": root / "calibrate",
+    }
     assert main(["run", *SHORT, "--out", str(out["run"])]) == 0
     exp = root / "e.toml"
     exp.write_text(
@@ -27,6 +32,8 @@ def folders(tmp_path_factory, mmc_module_path) -> dict[str, Path]:
     assert main(["sweep", str(exp), "--out", str(out["sweep"]), *SHORT[4:]]) == 0
     size = ["size", str(mmc_module_path), "--target", "service_level>=0.8", *SHORT]
     assert main([*size, "--out", str(out["size"])]) == 0
+    calibrate = ["calibrate", "--set", "horizon_weeks=10", *SHORT[2:]]  # Fresh Wharf only
+    assert main([*calibrate, "--out", str(out["calibrate"])]) == 0
     for folder in out.values():
         assert main(["report", str(folder), "--quiet"]) == 0
         for report in ("report.xlsx", "report.html"):
@@ -213,6 +220,36 @@ CASES: dict[str, tuple[str, str, Callable[[Path], None], str]] = {
         "recommendation.csv",
         lambda f: _edit_cell(f, "engineers", "five"),
         "column engineers holds 'five'",
+    ),
+    "calibration table missing": (
+        "calibrate",
+        "calibration.csv",
+        Path.unlink,
+        "missing (techbar calibrate writes it",
+    ),
+    "calibration value not a number": (
+        "calibrate",
+        "calibration.csv",
+        lambda f: _edit_cell(f, "value", "abc"),
+        "column value holds 'abc'",
+    ),
+    "calibration residuals column missing": (
+        "calibrate",
+        "calibration_residuals.csv",
+        lambda f: _drop_column(f, "residual"),
+        "column residual missing",
+    ),
+    "calibration record iterations mistyped": (
+        "calibrate",
+        "manifest.json",
+        lambda f: _manifest(f, _set("calibration.iterations", "two")),
+        "'calibration.iterations' is a string, not a whole number",
+    ),
+    "calibration record history garbled": (
+        "calibrate",
+        "manifest.json",
+        lambda f: _manifest(f, _set("calibration.history", [{"theta": "x"}])),
+        "'calibration.history[0]'",
     ),
     "sizing target garbled": (
         "size",

@@ -123,8 +123,15 @@ def test_the_backtest_fits_100_columns_in_a_fitted_and_a_predicted_table(tmp_pat
     fitted, predicted = text.index("fitted to (trial)"), text.index("predicted (live, not fitted)")
     assert fitted < text.index("downtime saved per tablet") < predicted
     assert predicted < text.index("first-time fix rate")
-    table_rows = [x for x in lines if x.startswith(("first-time fix", "downtime saved per"))]
+    table_rows = [
+        x for x in lines if x.startswith(("first-time fix", "downtime saved per")) and "[" in x
+    ]
     assert len(table_rows) >= 2
+    # each figure says whether it is out of sample: only the live first-time fix is
+    ftf = next(x for x in table_rows if x.startswith("first-time fix rate"))
+    assert ftf.split()[-1] == "yes"
+    assert all(x.split()[-1] == "no" for x in table_rows if x.startswith("downtime saved"))
+    assert "Not out of sample — share of service-desk calls" in text
 
 
 # --------------------------------------------------------------------------- formatting
