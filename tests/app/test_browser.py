@@ -93,10 +93,13 @@ def test_a_what_if_runs_in_the_browser_and_shows_results(page, tmp_path):
     pg.get_by_text("sites.0.engineers").wait_for()  # the change is listed before running
     pg.get_by_role("button", name="Run").click()
     pg.get_by_role("heading", name="Results").wait_for()
-    body = pg.inner_text("body")
-    assert "Fresh Wharf" in body and "95 % CI" in body
-    assert "better" in body  # a fifth engineer on Mondays shortens Fresh Wharf's wait
-    assert "Traceback" not in body
+    # the page draws the results piece by piece after their heading: wait for each, not a moment
+    body = pg.locator("body")
+    playwright.expect(body).to_contain_text("95 % CI", timeout=RUN_TIMEOUT_MS)
+    # a fifth engineer on Mondays shortens Fresh Wharf's wait
+    playwright.expect(body).to_contain_text("better", timeout=RUN_TIMEOUT_MS)
+    assert "Fresh Wharf" in pg.inner_text("body")
+    assert "Traceback" not in pg.inner_text("body")
     pg.screenshot(path=str(tmp_path / "whatif.png"))
 
 
