@@ -247,6 +247,9 @@ def run_jobs(
         if on_progress is not None:
             on_progress(len(tables), total)
 
+    for i, w in enumerate(waiting):
+        if w == 0:  # a job of no components (a scenario with no sites)
+            outs[i] = _assembled(jobs[i], [], measures)
     for key in [k for k in wanted if k in tables]:
         ready(key)
     with bar:
