@@ -26,7 +26,7 @@ lint: $(STAMP)
 test: lint  ## lint, then the whole test suite (unit, functional, validation, backtest, notebooks)
 	$(BIN)/pytest --nbmake tests notebooks
 
-bench: $(STAMP)  ## model cost per walk-in vs bare SimPy, and a replication-year of the default
+bench: $(STAMP)  ## model cost per walk-in vs bare SimPy, a replication-year of the default, a probabilistic analysis and its Dask scaling, …
 	$(BIN)/python benchmarks/bench.py
 
 results: $(STAMP)  ## regenerate the canonical experiments in results/, with their reports

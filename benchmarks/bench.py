@@ -7,6 +7,13 @@ comparable across machines. Goals: ratio ≤ 2.0; default replication-year ≤ 2
 weekdays, one service-level target with confidence) ≤ 90 s; a one-desk what-if of the default
 (10 replications) whose base is in the results store ≤ 8 s, and `techbar compare` of two run
 folders ≤ 3 s, both as the command line runs them (imports and writing the folder included).
+
+A probabilistic analysis (`techbar sensitivity --psa`) is run for real at a reduced size —
+PSA_SAMPLES samples × PSA_REPS replications of the default with the trial's drift at each sample,
+as the command runs them, on 2 workers with a fresh results store — and its time per
+replication-year extrapolated to 1,000 replication-years (goal ≤ 10 min on 2 cores); then the
+same jobs on a local Dask cluster (`dask.distributed.LocalCluster`, worker processes of one
+thread) of 1 worker and of 2, for the throughput ratio.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 5
+PSA_SAMPLES = 32  # × PSA_REPS: 64 replication-years, about a minute on 2 cores
+PSA_REPS = 2
+PSA_GOAL_S = 600.0  # 1,000 replication-years in ≤ 10 min on 2 cores
 
 
 def bare_simpy_mmc(arrive_min: np.ndarray, service_min: np.ndarray, c: int) -> list[float]:
@@ -109,6 +119,78 @@ def main() -> None:
     print(f"  wall time                  {first_s:8.2f} s      (goal ≤ 15 s)")
     print("Python API: run(..., cache=...) of a one-desk what-if, base run before in the process")
     print(f"  wall time                  {api_s:8.2f} s      (goal ≤ 3 s)")
+
+    years = PSA_SAMPLES * PSA_REPS * default.horizon_weeks / 52
+    psa_s = psa_timing(workers=2)
+    per_year = psa_s / years
+    print(
+        f"probabilistic analysis (techbar sensitivity --psa {PSA_SAMPLES} --psa-reps {PSA_REPS}) "
+        f"of the default: {years:g} replication-years"
+    )
+    print("with the trial's drift at each sample, 2 workers, fresh results store")
+    print(f"  wall time                  {psa_s:8.2f} s")
+    print(f"  per replication-year       {per_year:8.3f} s")
+    print(
+        f"  1,000 replication-years    {per_year * 1000:8.1f} s      (extrapolated from this "
+        f"measured run; goal ≤ {PSA_GOAL_S:g} s)"
+    )
+    scaling = dask_scaling()
+    print("the same probabilistic analysis on a local Dask cluster (processes, 1 thread each)")
+    if scaling is None:
+        print("  skipped: dask.distributed is not installed (pip install 'techbar-sim[dask]')")
+    else:
+        one_w, two_w = scaling
+        print(f"  1 worker                   {one_w:8.2f} s")
+        print(f"  2 workers                  {two_w:8.2f} s")
+        print(f"  throughput 2 / 1 workers   {one_w / two_w:8.2f}")
+
+
+def psa_timing(workers: int | None = None, dask: str | None = None) -> float:
+    """Wall time of a probabilistic analysis of the default as `techbar sensitivity --psa` runs
+    it (the samples, then the trial at each sample for the calibration's drift), PSA_SAMPLES ×
+    PSA_REPS replications, on `workers` processes or the Dask scheduler `dask`, with a fresh
+    results store."""
+    from sim.experiment.calibrate import TRIAL_SCENARIO
+    from sim.experiment.fit_drift import PROBABILISTIC, drift, sample_points, trial_fit
+    from sim.experiment.sensitivity import probabilistic
+    from sim.experiment.store import ResultStore
+    from sim.scenario import load_whatif
+    from sim.scenario.uncertainty import default_ranges_path, load_ranges, resolved_data
+
+    base = resolved_data(load_scenario())
+    ranges = load_ranges(default_ranges_path(None), base)
+    fit = trial_fit(load_whatif(TRIAL_SCENARIO)[0], ranges)
+    with tempfile.TemporaryDirectory() as tmp:
+        options = {"workers": workers, "dask": dask, "store": ResultStore(Path(tmp) / "cache")}
+        t0 = time.perf_counter()
+        psa = probabilistic(base, ranges, PSA_SAMPLES, 1, PSA_REPS, **options)
+        drift(fit, sample_points(fit, ranges, psa.design), 1, PSA_REPS, PROBABILISTIC, options)
+        return time.perf_counter() - t0
+
+
+def dask_scaling() -> tuple[float, float] | None:
+    """Wall times of `psa_timing` on a local Dask cluster of 1 and of 2 worker processes (one
+    thread each, on this machine's loopback), each cluster started and its workers' imports
+    done before the clock starts; None without dask.distributed."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        return None
+    times = []
+    for n in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            client.run(__import__, "sim.experiment.sensitivity")  # the workers' imports
+            times.append(psa_timing(dask=cluster.scheduler_address))
+    return times[0], times[1]
 
 
 def api_whatif_timing() -> tuple[float, float]:

@@ -3,6 +3,8 @@ weekdays, from its opening date, less closed dates) and its opening windows."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 MIN_PER_HOUR = 60
@@ -11,6 +13,7 @@ MIN_PER_WEEK = 7 * MIN_PER_DAY
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+@lru_cache(maxsize=4096)  # a plan parses the same few times of day tens of thousands of times
 def parse_hhmm(text: str) -> int:
     """'08:30' → 510 minutes after midnight; '24:00' is allowed as the end of a day."""
     hh, sep, mm = text.partition(":")
@@ -28,12 +31,10 @@ def open_days(
     """Days (counted from Monday of week 1) on which a place with these weekdays opens over
     `weeks` weeks: from day `first_day` on, less the `closed` days."""
     days = sorted(set(day_indices))
-    return [
-        d
-        for w in range(weeks)
-        for d in (w * 7 + i for i in days)
-        if d >= first_day and d not in closed
-    ]
+    out = [w * 7 + i for w in range(weeks) for i in days]
+    if first_day > 0 or closed:  # most places open from day 0 and never close
+        out = [d for d in out if d >= first_day and d not in closed]
+    return out
 
 
 def day_windows(days: list[int], open_min: int, close_min: int) -> np.ndarray:

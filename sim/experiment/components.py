@@ -206,20 +206,22 @@ def is_component_tables(
     )
 
 
-def _in_order(frames: list[pd.DataFrame], rank: dict[str, int]) -> pd.DataFrame:
+def _in_order(frames: list[pd.DataFrame], order: pd.Index) -> pd.DataFrame:
     """Components' rows of a per-site table, put in the scenario's site order (each site's rows
     kept in their order)."""
     filled = [f for f in frames if len(f)] or frames[:1]
     df = pd.concat(filled, ignore_index=True)
-    order = np.argsort(df["site"].map(rank).to_numpy(), kind="stable")
-    return df.iloc[order].reset_index(drop=True)
+    rows = np.argsort(order.get_indexer(df["site"]), kind="stable")
+    return df.iloc[rows].reset_index(drop=True)
 
 
 def _ingredients(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, Ingredients], dict[str, str]]:
     """A component's sites' ingredients (plain Python numbers, as measured) and kinds."""
     df = tables["ingredients"]
     names = df["site"].tolist()
-    columns = {c: df[c].tolist() for c in df.columns if c not in ("site", "kind")}
+    numbers = [c for c in df.columns if c not in ("site", "kind")]
+    # each column as Python numbers, as `Series.tolist` gives them (all columns in one pass)
+    columns = dict(zip(numbers, df[numbers].to_numpy(dtype=object).T.tolist(), strict=True))
     waits = tables["served_waits"]["wait_min"].to_numpy()
     ends = np.cumsum(columns["served"])
     if len(waits) != (ends[-1] if len(ends) else 0):
@@ -238,7 +240,7 @@ def assemble(
     """A replication's tables (kpis, queue_by_hour, weekly, waits, stock) of `scenario` from its
     components' tables: per-site rows in the scenario's site order, then the pooled rows."""
     order = site_order(scenario)
-    rank = {n: i for i, n in enumerate(order)}
+    rank = pd.Index(order)
     parts: dict[str, Ingredients] = {}
     kinds: dict[str, str] = {}
     counts: dict[str, np.ndarray] = {}
@@ -278,5 +280,5 @@ def assemble_measures(
 ) -> dict[str, pd.DataFrame]:
     """A replication's `measures` tables of `scenario` from its components' (per-site rows, in
     the scenario's site order)."""
-    rank = {n: i for i, n in enumerate(site_order(scenario))}
+    rank = pd.Index(site_order(scenario))
     return {name: _in_order([t[name] for t in components], rank) for name in measures.tables}

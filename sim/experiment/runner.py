@@ -13,13 +13,18 @@ changes one desk re-simulates that desk's component only when its base is in the
 
 The results store is an optimisation, never a point of failure: an entry that cannot be read
 back exactly is recomputed, and a store that cannot be written is reported in one warning line
-(`ResultStore.save`) and the run goes on without it.
+(`ResultStore.save`, `ResultStore.filed`) and the run goes on without it. On a local process
+pool each worker files the entries of what it simulated (entries are written to a temporary
+file and renamed, so concurrent writers are safe) and tells the parent whether it could, so the
+parent, which shares the cores with the workers, spends no time encoding entries; on a Dask
+cluster, whose workers may be on other machines, the parent files them. Each job is assembled
+from its components as soon as they are all in, while the workers go on with the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields
 from typing import Any, cast
 
@@ -166,7 +171,8 @@ def run_jobs(
     # entry key → (its entry, its measures' entry, component, seed, replication, measures)
     wanted: dict[str, tuple[JobId, JobId | None, Scenario, int, int, Any]] = {}
     needs: list[list[str]] = []  # each job's components' entry keys, in component order
-    for j in jobs:
+    first: dict[str, tuple[int, int]] = {}  # entry key → (first job needing it, − its sites)
+    for n, j in enumerate(jobs):
         if id(j.scenario) not in splits:
             splits[id(j.scenario)] = [
                 (c, components.component_key(c)) for c in components.split(j.scenario)
@@ -178,6 +184,7 @@ def run_jobs(
                 mine = None if measures is None else measures.of(c)
                 mid = None if mine is None else ckey.measures_job(mine, j.seed, j.replication)
                 wanted[jid.key] = (jid, mid, c, j.seed, j.replication, mine)
+                first[jid.key] = (n, -len(components.site_order(c)))
             keys.append(jid.key)
         needs.append(keys)
     tables = {}
@@ -193,7 +200,10 @@ def run_jobs(
                 continue
             got = got | extra
         tables[key] = got
-    todo = [k for k in wanted if k not in tables]
+    # job by job, so that each job is assembled while the workers go on with the next; each
+    # job's largest components first, so that those finishing last, when a worker may have
+    # nothing left to do, are small
+    todo = sorted((k for k in wanted if k not in tables), key=first.__getitem__)
     total = len(wanted)
     bar = tqdm(total=total, initial=total - len(todo), desc=desc, unit="sim", disable=not progress)
     if on_progress is not None:
@@ -204,17 +214,44 @@ def run_jobs(
         *_, c, seed, replication, mine = wanted[key]
         return (c, seed, replication) if mine is None else (c, seed, replication, mine)
 
-    def done(key: str, out: dict[str, pd.DataFrame]) -> None:
+    outs: list[ReplicationOutput | None] = [None] * len(jobs)
+    waiting = [len(set(keys)) for keys in needs]  # each job's components not yet in `tables`
+    users: dict[str, list[int]] = {}
+    for i, keys in enumerate(needs):
+        for k in set(keys):
+            users.setdefault(k, []).append(i)
+
+    def ready(key: str) -> None:
+        """The entry `key` is in `tables`: assemble each job it completes (while the workers
+        go on with the rest)."""
+        for i in users[key]:
+            waiting[i] -= 1
+            if waiting[i] == 0:
+                outs[i] = _assembled(jobs[i], [tables[k] for k in needs[i]], measures)
+
+    def done(
+        key: str, out: dict[str, pd.DataFrame], by_worker: bool = False, error: str | None = None
+    ) -> None:
+        """`out` simulated for the entry `key`: filed in the store here, or, `by_worker`, filed
+        by the worker that simulated it (`error`: why it could not be, for the warning)."""
         jid, mid, *_, mine = wanted[key]
-        if store is not None:
-            store.save(jid, {n: out[n] for n in components.COMPONENT_TABLES})
-            if mid is not None:
-                store.save(mid, {n: out[n] for n in mine.tables})
+        if isinstance(store, ResultStore) and by_worker:
+            for job, t in _entries(jid, mid, mine, out):
+                store.filed(job, t, error)
+        elif store is not None:
+            for job, t in _entries(jid, mid, mine, out):
+                store.save(job, t)
         tables[key] = out
+        ready(key)
         bar.update()
         if on_progress is not None:
             on_progress(len(tables), total)
 
+    for i, w in enumerate(waiting):
+        if w == 0:  # a job of no components (a scenario with no sites)
+            outs[i] = _assembled(jobs[i], [], measures)
+    for key in [k for k in wanted if k in tables]:
+        ready(key)
     with bar:
         if todo:
             n_workers = min(workers or default_workers(), len(todo)) if dask is None else None
@@ -222,26 +259,75 @@ def run_jobs(
                 if pool is None:
                     for k in todo:
                         done(k, components.simulate_component(*args(k)))
+                elif workers_file(pool, store):
+                    # local workers file their own entries: the parent only collects them
+                    root = str(cast(ResultStore, store).root)
+                    filing = {
+                        pool.submit(_simulate_and_file, root, wanted[k][:2], *args(k)): k
+                        for k in todo
+                    }
+                    for g in as_completed(filing):
+                        out, error = g.result()
+                        done(filing[g], out, by_worker=True, error=error)
                 else:
                     futures = {
                         pool.submit(components.simulate_component, *args(k)): k for k in todo
                     }
                     for f in as_completed(futures):
                         done(futures[f], f.result())
-    outs = []
-    for j, keys in zip(jobs, needs, strict=True):
-        parts = [tables[k] for k in keys]
-        outs.append(
-            ReplicationOutput(
-                replication=j.replication,
-                trace=None,
-                **components.assemble(j.scenario, j.replication, parts),
-                measured={}
-                if measures is None
-                else components.assemble_measures(j.scenario, measures, parts),
-            )
-        )
-    return outs
+    assert all(o is not None for o in outs)  # every job assembled
+    return cast(list[ReplicationOutput], outs)
+
+
+def _assembled(
+    job: Job, parts: list[dict[str, pd.DataFrame]], measures: components.SiteMeasures | None
+) -> ReplicationOutput:
+    """A job's output from its components' tables (in component order)."""
+    return ReplicationOutput(
+        replication=job.replication,
+        trace=None,
+        **components.assemble(job.scenario, job.replication, parts),
+        measured={}
+        if measures is None
+        else components.assemble_measures(job.scenario, measures, parts),
+    )
+
+
+def workers_file(pool: Executor, store: Store | None) -> bool:
+    """Whether the pool's workers file their results in the store themselves: processes on
+    this machine (not a Dask cluster's, which may be elsewhere) writing a results store that
+    can still be written. Entries are written to a temporary file and renamed, so concurrent
+    writers are safe; the parent then spends no time encoding entries while workers simulate."""
+    return (
+        isinstance(pool, ProcessPoolExecutor)
+        and isinstance(store, ResultStore)
+        and store.unwritable is None
+    )
+
+
+def _simulate_and_file(
+    root: str, filed_as: tuple[JobId, JobId | None], *args: Any
+) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """In a pool worker: `simulate_component(*args)` and file the tables in the results store
+    at `root` under `filed_as` (the component's entry and, with measures, theirs); the tables
+    and None, or why they could not be filed (the parent reports it)."""
+    out = components.simulate_component(*args)
+    mine = args[3] if len(args) > 3 else None
+    return out, ResultStore(root).put_or_error(_entries(*filed_as, mine, out))
+
+
+def _entries(
+    jid: JobId,
+    mid: JobId | None,
+    mine: components.SiteMeasures | None,
+    out: dict[str, pd.DataFrame],
+) -> list[tuple[JobId, dict[str, pd.DataFrame]]]:
+    """The store entries of a component's simulated tables `out`: its own tables under `jid`
+    and, with measures `mine`, their tables under `mid`."""
+    filed = [(jid, {n: out[n] for n in components.COMPONENT_TABLES})]
+    if mid is not None and mine is not None:
+        filed.append((mid, {n: out[n] for n in mine.tables}))
+    return filed
 
 
 def _run_whole(

@@ -51,6 +51,7 @@ from sim.experiment.runner import (
     from_stored,
     measured,
     stored_tables,
+    workers_file,
 )
 from sim.experiment.store import JobId, ResultStore, job_id
 from sim.kpis import ALL, replication_kpis
@@ -202,13 +203,28 @@ def run_points(
     left = sum(len(t) for t, _ in tasks)
     bar = tqdm(total=total, initial=total - left, desc=desc, unit="rep", disable=not progress)
 
-    def done(task: tuple[list[int], int], outs: list[ReplicationOutput]) -> None:
+    def done(
+        task: tuple[list[int], int],
+        outs: list[ReplicationOutput],
+        by_worker: bool = False,
+        error: str | None = None,
+    ) -> None:
+        """`outs` simulated for `task`: filed in the store here, or, `by_worker`, filed by the
+        worker that simulated them (`error`: why they could not be, for the warning)."""
         todo, r = task
         for i, out in zip(todo, outs, strict=True):
             if store is not None:
-                store.save(ids[i][r], {"kpis": out.kpis} if kpis_only else stored_tables(out))
+                tables = _stored(out, kpis_only)
+                if by_worker:
+                    store.filed(ids[i][r], tables, error)
+                else:
+                    store.save(ids[i][r], tables)
             results[i][r] = keep(i, out)
         bar.update(len(todo))
+
+    def call(t: tuple[list[int], int]) -> tuple:
+        """What `replicate_variants` is called with for the task `t`."""
+        return tuple(points[i] for i in t[0]), seed, start[t[0][0]] + t[1], kpis_only
 
     with bar:
         if tasks:
@@ -216,20 +232,21 @@ def run_points(
             with open_executor(n_workers, dask) as pool:
                 if pool is None:
                     for t in tasks:
-                        chosen = tuple(points[i] for i in t[0])
-                        rep = start[t[0][0]] + t[1]
-                        done(t, replicate_variants(chosen, seed, rep, kpis_only))
-                else:
-                    futures = {
+                        done(t, replicate_variants(*call(t)))
+                elif store is not None and workers_file(pool, store):
+                    # local workers file their own entries: the parent only collects them
+                    root = str(store.root)
+                    filing = {
                         pool.submit(
-                            replicate_variants,
-                            tuple(points[i] for i in t[0]),
-                            seed,
-                            start[t[0][0]] + t[1],
-                            kpis_only,
+                            _replicate_and_file, root, [ids[i][t[1]] for i in t[0]], *call(t)
                         ): t
                         for t in tasks
                     }
+                    for g in as_completed(filing):
+                        outs, error = g.result()
+                        done(filing[g], outs, by_worker=True, error=error)
+                else:
+                    futures = {pool.submit(replicate_variants, *call(t)): t for t in tasks}
                     for f in as_completed(futures):
                         done(futures[f], f.result())
     assert all(o is not None for row in results for o in row)
@@ -237,6 +254,27 @@ def run_points(
 
 
 _EMPTY = pd.DataFrame()
+
+
+def _stored(out: ReplicationOutput, kpis_only: bool) -> dict[str, pd.DataFrame]:
+    """What the store keeps of a replication (of its KPIs only, with `kpis_only`)."""
+    return {"kpis": out.kpis} if kpis_only else stored_tables(out)
+
+
+def _replicate_and_file(
+    root: str,
+    jobs: list[JobId],
+    scenarios: tuple[Scenario, ...],
+    seed: int,
+    replication: int,
+    kpis_only: bool,
+) -> tuple[list[ReplicationOutput], str | None]:
+    """In a pool worker: `replicate_variants` and file each scenario's replication in the
+    results store at `root` under its job; the outputs and None, or why they could not be
+    filed (the parent reports it)."""
+    outs = replicate_variants(scenarios, seed, replication, kpis_only)
+    entries = [(job, _stored(out, kpis_only)) for job, out in zip(jobs, outs, strict=True)]
+    return outs, ResultStore(root).put_or_error(entries)
 
 
 def slim(out: ReplicationOutput, outputs: Sequence[str]) -> ReplicationOutput:

@@ -23,7 +23,8 @@ runs code. An entry that is unreadable, truncated, empty, of another format (suc
 older versions wrote) or filed under another job is a miss: the replication is recomputed and
 its entry replaced. Entries are written to a temporary file and renamed into place, so a killed
 run leaves no half-written entry, only a temporary file that `ResultStore.clean_temporary`
-removes.
+removes, and processes may write entries at the same time (a local pool's workers file their own:
+`ResultStore.put_or_error`, reported in the parent by `ResultStore.filed`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -260,12 +261,13 @@ def encode_table(df: pd.DataFrame) -> dict[str, Any]:
         raise TableFormatError("column names must be distinct strings")
     if df.attrs:
         raise TableFormatError("tables with attrs cannot be stored")
+    columns = [col for _, col in df.items()]  # each column taken out once
     return {
         "index": [df.index.start, df.index.stop, df.index.step],
         "columns": names,
         "columns_dtype": _encode_dtype(df.columns.dtype),
-        "dtypes": [_encode_dtype(df[c].dtype) for c in names],
-        "data": [_encode_column(df[c]) for c in names],
+        "dtypes": [_encode_dtype(col.dtype) for col in columns],
+        "data": [_encode_column(col) for col in columns],
     }
 
 
@@ -441,14 +443,38 @@ class ResultStore:
         try:
             self.put(job, tables)
         except (OSError, TableFormatError) as exc:
-            self.unwritable = str(exc)
-            log.warning(
-                "cannot write the results store %s (%s); continuing without caching",
-                self.root,
-                exc,
-            )
+            self.failed(str(exc))
             return False
         return True
+
+    def filed(self, job: JobId, tables: Mapping[str, pd.DataFrame], error: str | None) -> None:
+        """`tables` were filed under `job` by another process on this machine (a pool worker,
+        with `put_or_error`), or could not be (`error`): kept in memory as `save` keeps them,
+        and a failure reported as `save` reports it (once)."""
+        self._remember(job, tables)
+        if error is not None:
+            self.failed(error)
+
+    def failed(self, error: str) -> None:
+        """The store cannot be written: say so in one warning line, the first time only."""
+        if self.unwritable is not None:
+            return
+        self.unwritable = error
+        log.warning(
+            "cannot write the results store %s (%s); continuing without caching", self.root, error
+        )
+
+    def put_or_error(
+        self, entries: Sequence[tuple[JobId, Mapping[str, pd.DataFrame]]]
+    ) -> str | None:
+        """`put` each entry, stopping at the first failure; why it failed, or None. What a pool
+        worker runs, so that the parent (`filed`) reports a store that cannot be written."""
+        try:
+            for job, tables in entries:
+                self.put(job, tables)
+        except (OSError, TableFormatError) as exc:
+            return str(exc)
+        return None
 
     def __len__(self) -> int:
         return sum(1 for _ in self.entries())

@@ -140,6 +140,11 @@ class Range:
         """A copy of raw scenario data with the input at `x`: a factor on (or, with `logit`, a
         shift on the logit scale of) each place's value as it is in `data`."""
         data = copy.deepcopy(data)
+        self.set_in(data, x)
+        return data
+
+    def set_in(self, data: dict[str, Any], x: float) -> None:
+        """`apply`, changing `data` itself (raw scenario data of the caller's own)."""
         for path, value in self.places:
             ok, current = _get_path(data, path)
             now = float(current) if ok and _is_number(current) else value
@@ -151,7 +156,6 @@ class Range:
             if self.integer:
                 new = round(new)
             _set_path(data, path, new)
-        return data
 
 
 def _logit(p: float) -> float:
@@ -330,9 +334,9 @@ def scenario_at(
     base: dict[str, Any], settings: Sequence[tuple[Range, float]], name: str
 ) -> Scenario:
     """The scenario with each range's input at the given value, named `name`."""
-    data = base
+    data = copy.deepcopy(base)  # once, not once a range: a sample sets every ranged input
     for r, x in sorted(settings, key=lambda s: s[0].relative):  # values first, then factors
-        data = r.apply(data, x)
+        r.set_in(data, x)
     return validate({**data, "name": name}, f"sensitivity point '{name}'")
 
 

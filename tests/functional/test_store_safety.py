@@ -23,6 +23,7 @@ import sim.experiment.components as components
 import sim.experiment.store as store_mod
 from sim.cli import main
 from sim.experiment.runner import one_replication, run, stored_tables
+from sim.experiment.sensitivity import run_points
 from sim.experiment.store import (
     ResultStore,
     compute_model_version,
@@ -267,16 +268,72 @@ def _same_run(a, b) -> None:
     assert a.summary().to_csv() == b.summary().to_csv()
 
 
-def test_a_store_that_is_a_file_warns_once(tmp_path, direct_reference, caplog):
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the pool's workers try to file the entries
+def test_a_store_that_is_a_file_warns_once(tmp_path, direct_reference, caplog, workers):
     scenario, expected = direct_reference
     cache = tmp_path / "cache"
     cache.write_text("not a folder")
     with caplog.at_level(logging.WARNING):
-        got = run(scenario, SEED, REPS, workers=1, store=ResultStore(cache))
+        got = run(scenario, SEED, REPS, workers=workers, store=ResultStore(cache))
     _same_run(got, expected)
     (warning,) = _warnings(caplog)
     assert "continuing without caching" in warning
     assert cache.read_text() == "not a folder"
+
+
+def _entry_files(cache: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in cache.rglob("*.json.gz")}
+
+
+def test_pool_workers_file_the_entries_one_process_would(tmp_path, monkeypatch):
+    """With a local pool each worker files its components' entries (the parent files none): the
+    same files, byte for byte, as one process files, and the same run."""
+    scenario = load_scenario(None, ["horizon_weeks=4", "warmup_weeks=1"])
+    one = run(scenario, SEED, REPS, workers=1, store=ResultStore(tmp_path / "one"))
+    saved_here: list = []
+    real_save = ResultStore.save
+
+    def save(self, job, tables):
+        saved_here.append(job)
+        return real_save(self, job, tables)
+
+    monkeypatch.setattr(ResultStore, "save", save)
+    two = run(scenario, SEED, REPS, workers=2, store=ResultStore(tmp_path / "two"))
+    _same_run(two, one)
+    assert saved_here == []
+    filed = _entry_files(tmp_path / "two")
+    assert len(filed) == REPS * len(components.split(scenario)) > REPS
+    assert filed == _entry_files(tmp_path / "one")
+    again = run(scenario, SEED, REPS, workers=2, store=ResultStore(tmp_path / "two"))
+    _same_run(again, one)  # read back from what the workers filed
+    assert saved_here == []
+
+
+@pytest.mark.parametrize("kpis_only", [True, False])
+def test_pool_workers_file_the_points_entries_one_process_would(tmp_path, monkeypatch, kpis_only):
+    """The same for the points of a sensitivity analysis (`run_points`)."""
+    points = [load_scenario(MMC, [f"horizon_weeks={w}", "warmup_weeks=1"]) for w in (4, 5)]
+    one = run_points(
+        points, SEED, REPS, workers=1, store=ResultStore(tmp_path / "one"), kpis_only=kpis_only
+    )
+    saved_here: list = []
+    real_save = ResultStore.save
+
+    def save(self, job, tables):
+        saved_here.append(job)
+        return real_save(self, job, tables)
+
+    monkeypatch.setattr(ResultStore, "save", save)
+    two = run_points(
+        points, SEED, REPS, workers=2, store=ResultStore(tmp_path / "two"), kpis_only=kpis_only
+    )
+    for ours, theirs in zip(one, two, strict=True):
+        for a, b in zip(ours, theirs, strict=True):
+            pd.testing.assert_frame_equal(a.kpis, b.kpis, check_exact=True)
+    assert saved_here == []
+    filed = _entry_files(tmp_path / "two")
+    assert len(filed) == len(points) * REPS
+    assert filed == _entry_files(tmp_path / "one")
 
 
 @pytest.mark.skipif(
@@ -310,8 +367,9 @@ def test_replications_to_a_precision_warn_once(tmp_path, mmc_path, caplog, count
     assert len(store_warnings) == 1 and str(cache) in store_warnings[0]
 
 
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the pool's workers write the entries
 def test_a_full_disk_warns_once_and_leaves_nothing(
-    tmp_path, mmc_path, reference, caplog, monkeypatch
+    tmp_path, mmc_path, reference, caplog, monkeypatch, workers
 ):
     def full(fd, data):
         with os.fdopen(fd, "wb") as f:
@@ -321,7 +379,7 @@ def test_a_full_disk_warns_once_and_leaves_nothing(
     monkeypatch.setattr(store_mod, "_write_file", full)
     cache = tmp_path / "cache"
     with caplog.at_level(logging.WARNING):
-        assert main(_args(mmc_path, tmp_path / "out", cache)) == 0
+        assert main(_args(mmc_path, tmp_path / "out", cache, workers)) == 0
     _same_results(tmp_path / "out", reference)
     (warning,) = _warnings(caplog)
     assert "No space left" in warning
