@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -143,6 +143,32 @@ class Job:
     replication: int
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """A component replication a run needs: what to simulate, and the store entries it is
+    filed under (its own tables under `jid`; with `measures`, theirs under `mid`)."""
+
+    jid: JobId
+    mid: JobId | None
+    component: Scenario
+    seed: int
+    replication: int
+    measures: components.SiteMeasures | None
+
+    @property
+    def args(self) -> tuple:
+        """What `simulate_component` is called with."""
+        base = (self.component, self.seed, self.replication)
+        return base if self.measures is None else (*base, self.measures)
+
+    def entries(self, out: dict[str, pd.DataFrame]) -> list[tuple[JobId, dict[str, pd.DataFrame]]]:
+        """The store entries of the simulated tables `out`."""
+        filed = [(self.jid, {n: out[n] for n in components.COMPONENT_TABLES})]
+        if self.mid is not None and self.measures is not None:
+            filed.append((self.mid, {n: out[n] for n in self.measures.tables}))
+        return filed
+
+
 ProgressFn = Callable[[int, int], None]  # (simulations done or served, of how many)
 
 
@@ -168,8 +194,7 @@ def run_jobs(
             raise ValueError("measures are taken of components, not of traced replications")
         return _run_whole(jobs, workers, dask, progress, desc)
     splits: dict[int, list[tuple[Scenario, components.ComponentKey]]] = {}
-    # entry key → (its entry, its measures' entry, component, seed, replication, measures)
-    wanted: dict[str, tuple[JobId, JobId | None, Scenario, int, int, Any]] = {}
+    wanted: dict[str, _Wanted] = {}  # entry key → what to simulate and where to file it
     needs: list[list[str]] = []  # each job's components' entry keys, in component order
     first: dict[str, tuple[int, int]] = {}  # entry key → (first job needing it, − its sites)
     for n, j in enumerate(jobs):
@@ -183,20 +208,22 @@ def run_jobs(
             if jid.key not in wanted:
                 mine = None if measures is None else measures.of(c)
                 mid = None if mine is None else ckey.measures_job(mine, j.seed, j.replication)
-                wanted[jid.key] = (jid, mid, c, j.seed, j.replication, mine)
+                wanted[jid.key] = _Wanted(jid, mid, c, j.seed, j.replication, mine)
                 first[jid.key] = (n, -len(components.site_order(c)))
             keys.append(jid.key)
         needs.append(keys)
     tables = {}
-    for key, (jid, mid, _, _, replication, mine) in wanted.items():
+    for key, e in wanted.items():
         if store is None:
             break
-        got = store.get(jid)
-        if got is None or not components.is_component_tables(got, replication):
+        got = store.get(e.jid)
+        if got is None or not components.is_component_tables(got, e.replication):
             continue
-        if mid is not None:
-            extra = store.get(mid)
-            if extra is None or not components.is_component_tables(extra, replication, mine.tables):
+        if e.mid is not None and e.measures is not None:
+            extra = store.get(e.mid)
+            if extra is None or not components.is_component_tables(
+                extra, e.replication, e.measures.tables
+            ):
                 continue
             got = got | extra
         tables[key] = got
@@ -208,11 +235,6 @@ def run_jobs(
     bar = tqdm(total=total, initial=total - len(todo), desc=desc, unit="sim", disable=not progress)
     if on_progress is not None:
         on_progress(total - len(todo), total)
-
-    def args(key: str) -> tuple:
-        """What `simulate_component` is called with for the entry `key`."""
-        *_, c, seed, replication, mine = wanted[key]
-        return (c, seed, replication) if mine is None else (c, seed, replication, mine)
 
     outs: list[ReplicationOutput | None] = [None] * len(jobs)
     waiting = [len(set(keys)) for keys in needs]  # each job's components not yet in `tables`
@@ -234,12 +256,11 @@ def run_jobs(
     ) -> None:
         """`out` simulated for the entry `key`: filed in the store here, or, `by_worker`, filed
         by the worker that simulated it (`error`: why it could not be, for the warning)."""
-        jid, mid, *_, mine = wanted[key]
         if isinstance(store, ResultStore) and by_worker:
-            for job, t in _entries(jid, mid, mine, out):
+            for job, t in wanted[key].entries(out):
                 store.filed(job, t, error)
         elif store is not None:
-            for job, t in _entries(jid, mid, mine, out):
+            for job, t in wanted[key].entries(out):
                 store.save(job, t)
         tables[key] = out
         ready(key)
@@ -258,20 +279,17 @@ def run_jobs(
             with open_executor(n_workers, dask) as pool:
                 if pool is None:
                     for k in todo:
-                        done(k, components.simulate_component(*args(k)))
+                        done(k, components.simulate_component(*wanted[k].args))
                 elif workers_file(pool, store):
                     # local workers file their own entries: the parent only collects them
                     root = str(cast(ResultStore, store).root)
-                    filing = {
-                        pool.submit(_simulate_and_file, root, wanted[k][:2], *args(k)): k
-                        for k in todo
-                    }
+                    filing = {pool.submit(_simulate_and_file, root, wanted[k]): k for k in todo}
                     for g in as_completed(filing):
                         out, error = g.result()
                         done(filing[g], out, by_worker=True, error=error)
                 else:
                     futures = {
-                        pool.submit(components.simulate_component, *args(k)): k for k in todo
+                        pool.submit(components.simulate_component, *wanted[k].args): k for k in todo
                     }
                     for f in as_completed(futures):
                         done(futures[f], f.result())
@@ -305,29 +323,11 @@ def workers_file(pool: Executor, store: Store | None) -> bool:
     )
 
 
-def _simulate_and_file(
-    root: str, filed_as: tuple[JobId, JobId | None], *args: Any
-) -> tuple[dict[str, pd.DataFrame], str | None]:
-    """In a pool worker: `simulate_component(*args)` and file the tables in the results store
-    at `root` under `filed_as` (the component's entry and, with measures, theirs); the tables
-    and None, or why they could not be filed (the parent reports it)."""
-    out = components.simulate_component(*args)
-    mine = args[3] if len(args) > 3 else None
-    return out, ResultStore(root).put_or_error(_entries(*filed_as, mine, out))
-
-
-def _entries(
-    jid: JobId,
-    mid: JobId | None,
-    mine: components.SiteMeasures | None,
-    out: dict[str, pd.DataFrame],
-) -> list[tuple[JobId, dict[str, pd.DataFrame]]]:
-    """The store entries of a component's simulated tables `out`: its own tables under `jid`
-    and, with measures `mine`, their tables under `mid`."""
-    filed = [(jid, {n: out[n] for n in components.COMPONENT_TABLES})]
-    if mid is not None and mine is not None:
-        filed.append((mid, {n: out[n] for n in mine.tables}))
-    return filed
+def _simulate_and_file(root: str, wanted: _Wanted) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """In a pool worker: simulate `wanted` and file its tables in the results store at `root`;
+    the tables and None, or why they could not be filed (the parent reports it)."""
+    out = components.simulate_component(*wanted.args)
+    return out, ResultStore(root).put_or_error(wanted.entries(out))
 
 
 def _run_whole(

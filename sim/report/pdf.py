@@ -21,7 +21,7 @@ ENV = "TECHBAR_CHROMIUM"
 DEFAULT = "/usr/bin/chromium"
 NAMES = ("chromium", "chromium-browser")
 TIMEOUT_S = 180  # a long report (a sweep's pop-up tables) prints in well under a minute
-FLAGS = (
+HEADLESS = (  # a headless Chromium that reaches nothing outside the page it is given
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -30,6 +30,9 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+)
+FLAGS = (
+    *HEADLESS,
     "--no-pdf-header-footer",
     "--generate-pdf-document-outline",  # bookmarks from the headings
     "--run-all-compositor-stages-before-draw",

@@ -33,6 +33,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+STAFFING_PANELS = (  # the two panels of a staffing figure: KPI and axis label
+    ("service_level", "service level (share seen within target)"),
+    ("utilisation", "utilisation (busy ÷ on duty)"),
+)
+
+
 @contextmanager
 def style() -> Iterator[None]:
     """Draw with our look inside the block; matplotlib's settings are restored on exit."""
@@ -155,12 +161,7 @@ def staffing_curves(
     """Service level and utilisation against engineers at the desk, ± 95 % CI: one line per
     desk (sizing evidence) or per other setting (`by`, from a sweep)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, metric, label in zip(
-        axes,
-        ("service_level", "utilisation"),
-        ("service level (share seen within target)", "utilisation (busy ÷ on duty)"),
-        strict=True,
-    ):
+    for ax, (metric, label) in zip(axes, STAFFING_PANELS, strict=True):
         m = evidence[evidence["metric"] == metric]
         for name, g in m.groupby(by, sort=False):
             g = g.sort_values("engineers")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sim.calendar import WEEKDAYS
 from sim.report.folder import RunFolder
-from sim.report.plots import style, to_png
+from sim.report.plots import STAFFING_PANELS, style, to_png
 
 COST_LINES = (
     ("engineer_days_per_week", "engineer-days a week (desks, pop-up duty, mobile teams)", ""),
@@ -29,12 +29,7 @@ def tradeoff_figure(curve: pd.DataFrame) -> plt.Figure:
     plan marked."""
     with style():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-        for ax, metric, label in zip(
-            axes,
-            ("service_level", "utilisation"),
-            ("service level (share seen within target)", "utilisation (busy ÷ on duty)"),
-            strict=True,
-        ):
+        for ax, (metric, label) in zip(axes, STAFFING_PANELS, strict=True):
             for site, g in curve.groupby("site", sort=False):
                 g = g.sort_values("engineer_days_per_week")
                 mean = g[f"{metric}_mean"].to_numpy(float)

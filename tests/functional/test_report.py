@@ -91,17 +91,9 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     browser = _chromium()
     if browser is None:
         pytest.skip("chromium not installed")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
+    from sim.report.pdf import HEADLESS
+
+    flags = [*HEADLESS, f"--user-data-dir={tmp_path / 'profile'}"]
     url = (run_dir / "report.html").resolve().as_uri()
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120

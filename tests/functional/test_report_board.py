@@ -40,15 +40,9 @@ def whatif_dir(tmp_path_factory):
 
 
 def _dom(html_file, tmp_path, width=1280) -> str:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--window-size={width},2000",
-    ]
+    from sim.report.pdf import HEADLESS
+
+    flags = [*HEADLESS, f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},2000"]
     done = subprocess.run(
         [_chromium(), *flags, "--dump-dom", html_file.resolve().as_uri()],
         capture_output=True,

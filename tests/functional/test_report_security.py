@@ -126,16 +126,9 @@ def _chromium() -> str:
 
 
 def test_html_dom_in_headless_chromium_has_no_script_or_handler(markup_run, tmp_path):
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
+    from sim.report.pdf import HEADLESS
+
+    flags = [*HEADLESS, f"--user-data-dir={tmp_path / 'profile'}"]
     url = (markup_run / "report.html").resolve().as_uri()
     res = subprocess.run(
         [_chromium(), *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
