@@ -177,6 +177,7 @@ class Desk:
         self.home_desk: Desk | None = None  # a pop-up staffed from a desk: that desk
         self.popups: dict[str, Desk] = {}  # a desk: the pop-ups its engineers visit
         self.closing: simpy.Event = env.event()
+        self._arrive_times: list[float] = visits.arrive_min.tolist()
         env.process(self._arrivals())
         env.process(self._follow_plan())
         if self.send_away:
@@ -328,14 +329,34 @@ class Desk:
         return cancelled
 
     # ---------------------------------------------------------------- visitors
+    #
+    # A visitor is a chain of callbacks on SimPy events, not a process of its own, and each
+    # arrival's timeout calls the next walk-ins directly. Each step schedules exactly the events
+    # a process per visitor would (its service and swap timeouts, its patience timeout, the
+    # event that wakes it from the queue) at the same moments and in the same order, so a run's
+    # outputs are the same to the bit (tests/unit/test_visitor_callbacks.py), with about 40 %
+    # fewer events (no process start and end per visitor) and no generator to resume.
 
     def _arrivals(self):
-        env = self.env
-        visit = self._visit
-        for i, t in enumerate(self.visits.arrive_min.tolist()):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            env.process(visit(i))
+        """A process only to wait for the first arrival; each arrival then schedules the next."""
+        env, times = self.env, self._arrive_times
+        if not times:
+            return
+        if times[0] > env.now:
+            yield env.timeout(times[0] - env.now)
+        self._walk_ins_from(0)
+
+    def _walk_ins_from(self, i: int) -> None:
+        """Visitors i, i + 1, … arriving now walk in, once the next arrival is scheduled (as it
+        would be were each visitor a process, started only after the arrivals had waited)."""
+        env, times = self.env, self._arrive_times
+        n, j = len(times), i + 1
+        while j < n and not times[j] > env.now:
+            j += 1
+        if j < n:
+            env.timeout(times[j] - env.now).callbacks.append(lambda _: self._walk_ins_from(j))
+        for k in range(i, j):
+            self._walk_in(k)
 
     def _closer(self):
         """Fire `closing` at every closing time, so visitors still queueing can be sent away."""
@@ -346,7 +367,8 @@ class Desk:
             self.closing.succeed()
             self.closing = env.event()
 
-    def _visit(self, i: int):
+    def _walk_in(self, i: int) -> None:
+        """Visitor i arrives: balks, is seen at once, or queues."""
         env, v = self.env, self.visits
         v.arrive_min[i] = env.now  # the clock's own value, so no wait is negative by rounding
         queue = self.queue
@@ -355,33 +377,63 @@ class Desk:
             return
         if self.free:
             self.free -= 1
-        else:
-            seen = env.event()  # succeeds when an engineer takes this visitor
-            queue.append(seen)
-            if v.patience_min is None and not self.send_away:
-                yield seen
-            else:
-                gives_up = env.timeout(v.patience_min[i]) if v.patience_min is not None else None
-                closes = self.closing if self.send_away else None
-                yield env.any_of([e for e in (seen, gives_up, closes) if e is not None])
-                if not seen.triggered:
-                    queue.remove(seen)
-                    v.left_queue_min[i] = env.now
-                    sent_away = closes is not None and closes.triggered
-                    v.outcome[i] = TURNED_AWAY if sent_away else RENEGED
-                    if self.finishing:
-                        self._check_done()
-                    return
-        v.start_min[i] = env.now
+            self._serve(i)
+            return
+        seen = env.event()  # succeeds when an engineer takes this visitor
+        queue.append(seen)
+        if v.patience_min is None and not self.send_away:
+            seen.callbacks.append(lambda _: self._serve(i))
+            return
+        # wait for the first of: an engineer, the end of patience, the desk closing
+        gives_up = env.timeout(v.patience_min[i]) if v.patience_min is not None else None
+        closes = self.closing if self.send_away else None
+        woken = env.event()
+        woken.callbacks.append(lambda _: self._stop_waiting(i, seen, closes))
+
+        def wake(_event: simpy.Event) -> None:
+            if not woken.triggered:
+                woken.succeed()
+
+        for e in (seen, gives_up, closes):
+            if e is not None:
+                e.callbacks.append(wake)
+
+    def _stop_waiting(self, i: int, seen: simpy.Event, closes: simpy.Event | None) -> None:
+        """Visitor i stops waiting: taken by an engineer, or leaves the queue unseen."""
+        if seen.triggered:
+            self._serve(i)
+            return
+        v = self.visits
+        self.queue.remove(seen)
+        v.left_queue_min[i] = self.env.now
+        sent_away = closes is not None and closes.triggered
+        v.outcome[i] = TURNED_AWAY if sent_away else RENEGED
+        if self.finishing:
+            self._check_done()
+
+    def _serve(self, i: int) -> None:
+        v = self.visits
+        v.start_min[i] = self.env.now
         v.outcome[i] = IN_SERVICE
-        yield env.timeout(v.service_min[i])
+        self.env.timeout(v.service_min[i]).callbacks.append(lambda _: self._served(i))
+
+    def _served(self, i: int) -> None:
+        """Visitor i's fault is fixed, or the device swapped (more engineer time), or escalated."""
+        v = self.visits
         if v.fix_draw[i] < v.fix_prob[i]:
             v.outcome[i] = FIXED
         elif v.swappable[i] and self.stock[v.device[i]].take():
-            yield env.timeout(v.swap_min[i])
-            v.outcome[i] = SWAPPED
+            self.env.timeout(v.swap_min[i]).callbacks.append(lambda _: self._swapped(i))
+            return
         else:
             v.stockout[i] = bool(v.swappable[i])
             v.outcome[i] = ESCALATED
-        v.end_min[i] = env.now
+        self._done(i)
+
+    def _swapped(self, i: int) -> None:
+        self.visits.outcome[i] = SWAPPED
+        self._done(i)
+
+    def _done(self, i: int) -> None:
+        self.visits.end_min[i] = self.env.now
         self._engineer_free()
