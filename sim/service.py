@@ -177,7 +177,17 @@ class Desk:
         self.home_desk: Desk | None = None  # a pop-up staffed from a desk: that desk
         self.popups: dict[str, Desk] = {}  # a desk: the pop-ups its engineers visit
         self.closing: simpy.Event = env.event()
+        # each visitor's draws as Python numbers, read one at a time (faster than numpy
+        # scalars, and the clock stays a Python float: the same values, to the bit)
         self._arrive_times: list[float] = visits.arrive_min.tolist()
+        self._service_min: list[float] = visits.service_min.tolist()
+        self._swap_min: list[float] = visits.swap_min.tolist()
+        self._patience_min: list[float] | None = (
+            None if visits.patience_min is None else visits.patience_min.tolist()
+        )
+        self._fixed: list[bool] = (visits.fix_draw < visits.fix_prob).tolist()
+        self._swappable: list[bool] = visits.swappable.tolist()
+        self._device: list[int] = visits.device.tolist()
         env.process(self._arrivals())
         env.process(self._follow_plan())
         if self.send_away:
@@ -350,13 +360,14 @@ class Desk:
         """Visitors i, i + 1, … arriving now walk in, once the next arrival is scheduled (as it
         would be were each visitor a process, started only after the arrivals had waited)."""
         env, times = self.env, self._arrive_times
-        n, j = len(times), i + 1
-        while j < n and not times[j] > env.now:
+        now, n, j = env.now, len(times), i + 1
+        while j < n and not times[j] > now:
             j += 1
         if j < n:
-            env.timeout(times[j] - env.now).callbacks.append(lambda _: self._walk_ins_from(j))
+            env.timeout(times[j] - now).callbacks.append(lambda _: self._walk_ins_from(j))
+        walk_in = self._walk_in
         for k in range(i, j):
-            self._walk_in(k)
+            walk_in(k)
 
     def _closer(self):
         """Fire `closing` at every closing time, so visitors still queueing can be sent away."""
@@ -381,11 +392,12 @@ class Desk:
             return
         seen = env.event()  # succeeds when an engineer takes this visitor
         queue.append(seen)
-        if v.patience_min is None and not self.send_away:
+        patience = self._patience_min
+        if patience is None and not self.send_away:
             seen.callbacks.append(lambda _: self._serve(i))
             return
         # wait for the first of: an engineer, the end of patience, the desk closing
-        gives_up = env.timeout(v.patience_min[i]) if v.patience_min is not None else None
+        gives_up = env.timeout(patience[i]) if patience is not None else None
         closes = self.closing if self.send_away else None
         woken = env.event()
         woken.callbacks.append(lambda _: self._stop_waiting(i, seen, closes))
@@ -415,18 +427,18 @@ class Desk:
         v = self.visits
         v.start_min[i] = self.env.now
         v.outcome[i] = IN_SERVICE
-        self.env.timeout(v.service_min[i]).callbacks.append(lambda _: self._served(i))
+        self.env.timeout(self._service_min[i]).callbacks.append(lambda _: self._served(i))
 
     def _served(self, i: int) -> None:
         """Visitor i's fault is fixed, or the device swapped (more engineer time), or escalated."""
         v = self.visits
-        if v.fix_draw[i] < v.fix_prob[i]:
+        if self._fixed[i]:
             v.outcome[i] = FIXED
-        elif v.swappable[i] and self.stock[v.device[i]].take():
-            self.env.timeout(v.swap_min[i]).callbacks.append(lambda _: self._swapped(i))
+        elif self._swappable[i] and self.stock[self._device[i]].take():
+            self.env.timeout(self._swap_min[i]).callbacks.append(lambda _: self._swapped(i))
             return
         else:
-            v.stockout[i] = bool(v.swappable[i])
+            v.stockout[i] = self._swappable[i]
             v.outcome[i] = ESCALATED
         self._done(i)
 
