@@ -3,7 +3,7 @@
 Incidents arise around the clock from a Poisson process whose rate varies by hour of day and
 weekday. They are generated in bulk with numpy (one Poisson count per hour of the horizon), and
 channel choice and deferral are decided in bulk too: only the incidents that reach a desk ever
-cost a SimPy process.
+cost SimPy events.
 
 Everything random about an incident — its category, its channel draw, the time of day of a
 deferred visit, and, should it walk in, its tier, service time, patience, fix draw and swap
