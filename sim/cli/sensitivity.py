@@ -35,6 +35,7 @@ from sim.experiment.sensitivity import (
 from sim.experiment.sweep import known_metric
 from sim.report.assumptions import register_for, unit_of
 from sim.report.run_folder import provenance, run_tables, write_file_atomically
+from sim.report.words import percent
 from sim.scenario import ScenarioError, load_whatif, scenario_to_dict
 from sim.scenario.uncertainty import default_ranges_path, load_ranges, resolved_data
 
@@ -96,10 +97,10 @@ def format_sensitivity(
                     f"Probabilistic: {p['samples']} samples × {p['replications_per_sample']} "
                     f"replications: mean net benefit {_gbp(p['mean'])} a year, "
                     f"{p['interval']:.0%} interval {_gbp(p['p_low'])} to {_gbp(p['p_high'])}; "
-                    f"P(net benefit > 0) = {p['p_above_target']:.0%}; "
+                    f"P(net benefit > 0) = {percent(p['p_above_target'])}; "
                     + (
-                        f"{p['input_share']:.0%} of the spread is input uncertainty, "
-                        f"{p['noise_share']:.0%} simulation noise."
+                        f"{percent(p['input_share'])} of the spread is input uncertainty, "
+                        f"{percent(p['noise_share'])} simulation noise."
                         if pd.notna(p["input_share"])
                         else "(2 or more --psa-reps split the spread into input and noise)."
                     )

@@ -10,6 +10,7 @@ import base64
 import pandas as pd
 
 from sim.report.folder import RunFolder
+from sim.report.words import percent
 
 NET_BENEFIT = "net_benefit_gbp_per_year"
 DRIFT_METRICS = (  # the trial figures the calibration was fitted to, as in fit_by_input.csv
@@ -63,10 +64,10 @@ def business_case_view(run: RunFolder) -> dict:
             "mean": _gbp(p["mean"]),
             "interval": f"{_gbp(p['p_low'])} to {_gbp(p['p_high'])}",
             "level": f"{float(p.get('interval', 0.9)):.0%}",
-            "p_above": f"{p['p_above_target']:.0%}",
+            "p_above": percent(p["p_above_target"]),
             "p_se": f"{p.get('p_above_target_se', float('nan')):.0%}",
-            "input_share": None if pd.isna(share) else f"{share:.0%}",
-            "noise_share": None if pd.isna(share) else f"{p['noise_share']:.0%}",
+            "input_share": None if pd.isna(share) else percent(share),
+            "noise_share": None if pd.isna(share) else percent(p["noise_share"]),
         }
         means = sample_means(run)
         if means is not None:

@@ -326,10 +326,10 @@ def sensitivity_view(run: RunFolder) -> dict:
                     "samples": fmt(r["samples"]),
                     "mean": fmt(r["mean"]),
                     "interval": f"{fmt(r['p_low'])} – {fmt(r['p_high'])}",
-                    "p_above": f"{r['p_above_target']:.0%}",
+                    "p_above": w.percent(r["p_above_target"]),
                     "input_share": "–"
                     if pd.isna(r.get("input_share"))
-                    else f"{r['input_share']:.0%}",
+                    else w.percent(r["input_share"]),
                 }
             )
     return {"tornado": tornado, "switching": sentences, "uncertainty": uncertainty}

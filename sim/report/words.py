@@ -12,6 +12,17 @@ MINUS = "−"  # a minus sign, not a hyphen: it does not break a line or look li
 NBSP = "\u00a0"  # between a number and its unit: they stay on one line
 
 
+def percent(x: float) -> str:
+    """A fraction as a whole percentage that never rounds a part that is there to 0 % or one
+    that is short of all to 100 % ("<1%", ">99%"): a probability or share of a spread."""
+    text = f"{x:.0%}"
+    if text == "0%" and x > 0:
+        return "<1%"
+    if text == "100%" and x < 1:
+        return ">99%"
+    return text
+
+
 def unit(metric: str) -> str:
     k = KPIS.get(metric)
     return k.unit if k is not None else ""

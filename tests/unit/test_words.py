@@ -35,3 +35,24 @@ def _row(base: float, whatif: float) -> pd.Series:
 )
 def test_a_change_sentence_agrees_with_its_subject(metric, base, whatif, expected):
     assert _move(metric, _row(base, whatif), "Fresh Wharf").startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [
+        (0.0, "0%"),
+        (0.001, "<1%"),
+        (0.005, "<1%"),
+        (0.0051, "1%"),
+        (0.25, "25%"),
+        (0.994, "99%"),
+        (0.996, ">99%"),
+        (0.9999, ">99%"),
+        (1.0, "100%"),
+    ],
+)
+def test_a_percentage_never_rounds_a_part_away(x, expected):
+    """A noise share of 0.2 % is "<1%", not "0%"; P = 99.7 % is ">99%", not "100%"."""
+    from sim.report.words import percent
+
+    assert percent(x) == expected
