@@ -4,18 +4,13 @@ answers a bad upload with a message naming the column."""
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.app.server import start, stop
+
 playwright = pytest.importorskip("playwright.sync_api")
 
-START_TIMEOUT_S = 120  # server start on a loaded 2-core machine
 RUN_TIMEOUT_MS = 600_000  # two runs of 2 replications; seconds when idle
 
 
@@ -26,42 +21,13 @@ def _chromium() -> str | None:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = _free_port()
-    env = {**os.environ, "TECHBAR_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
-    log = tmp_path_factory.mktemp("log") / "app.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sim", "app", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start(tmp_path_factory.mktemp("cache"), tmp_path_factory.mktemp("log") / "app.log")
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the page did not start:\n" + Path(log).read_text())
-            time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture
