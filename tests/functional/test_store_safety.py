@@ -285,19 +285,26 @@ def _entry_files(cache: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in cache.rglob("*.json.gz")}
 
 
+def _saves_in_this_process(monkeypatch) -> list:
+    """The jobs this process files through `ResultStore.save` from now on (a pool's workers file
+    theirs with `put_or_error`, so they are not in it)."""
+    saved: list = []
+    real_save = ResultStore.save
+
+    def save(self, job, tables):
+        saved.append(job)
+        return real_save(self, job, tables)
+
+    monkeypatch.setattr(ResultStore, "save", save)
+    return saved
+
+
 def test_pool_workers_file_the_entries_one_process_would(tmp_path, monkeypatch):
     """With a local pool each worker files its components' entries (the parent files none): the
     same files, byte for byte, as one process files, and the same run."""
     scenario = load_scenario(None, ["horizon_weeks=4", "warmup_weeks=1"])
     one = run(scenario, SEED, REPS, workers=1, store=ResultStore(tmp_path / "one"))
-    saved_here: list = []
-    real_save = ResultStore.save
-
-    def save(self, job, tables):
-        saved_here.append(job)
-        return real_save(self, job, tables)
-
-    monkeypatch.setattr(ResultStore, "save", save)
+    saved_here = _saves_in_this_process(monkeypatch)
     two = run(scenario, SEED, REPS, workers=2, store=ResultStore(tmp_path / "two"))
     _same_run(two, one)
     assert saved_here == []
@@ -316,14 +323,7 @@ def test_pool_workers_file_the_points_entries_one_process_would(tmp_path, monkey
     one = run_points(
         points, SEED, REPS, workers=1, store=ResultStore(tmp_path / "one"), kpis_only=kpis_only
     )
-    saved_here: list = []
-    real_save = ResultStore.save
-
-    def save(self, job, tables):
-        saved_here.append(job)
-        return real_save(self, job, tables)
-
-    monkeypatch.setattr(ResultStore, "save", save)
+    saved_here = _saves_in_this_process(monkeypatch)
     two = run_points(
         points, SEED, REPS, workers=2, store=ResultStore(tmp_path / "two"), kpis_only=kpis_only
     )
