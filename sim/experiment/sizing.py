@@ -366,7 +366,11 @@ class Measures:
     hourly_sites: frozenset[str] = frozenset()
 
     @property
-    def per_site(self) -> SiteMeasures:
+    def per_site(self) -> SiteMeasures | None:
+        """What each component's replications are measured on; None when nothing is (the
+        whole-run KPIs alone: the same store entries as `techbar run`, read or filed)."""
+        if not self.metrics and not self.hourly:
+            return None
         return SiteMeasures(self.metrics, self.hourly, self.hourly_sites)
 
 
@@ -396,17 +400,23 @@ def _evaluate(
     desc: str = "sizing",
 ) -> list[Evaluation]:
     """Per scenario: the whole-run KPIs (as ``techbar run``), the per-weekday KPIs of every desk
-    (and pop-up sized) and, for targets held in every hour, the per-hour KPIs; the replications
+    (and pop-up sized; an empty table when `m` measures nothing per site) and, for targets held
+    in every hour, the per-hour KPIs; the replications
     of all the scenarios run as one batch, component by component (`run_jobs`): a component
     (a desk with its pop-ups) whose roster did not change since an earlier round, or that is in
     `store`, is not simulated again."""
     jobs = [Job(s, seed, r) for s in scenarios for r in range(reps)]
-    outs = run_jobs(jobs, workers, dask, store, progress=progress, desc=desc, measures=m.per_site)
+    per_site = m.per_site
+    outs = run_jobs(jobs, workers, dask, store, progress=progress, desc=desc, measures=per_site)
     result: list[Evaluation] = []
     for i in range(len(scenarios)):
         mine = outs[i * reps : (i + 1) * reps]
         whole = pd.concat([o.kpis for o in mine], ignore_index=True)
-        days = pd.concat([_days(m, o) for o in mine], ignore_index=True)
+        days = (
+            pd.DataFrame()
+            if per_site is None
+            else pd.concat([_days(m, o) for o in mine], ignore_index=True)
+        )
         hours = (
             pd.concat([o.measured["hourly"] for o in mine], ignore_index=True) if m.hourly else None
         )
